@@ -1,0 +1,1 @@
+//! Executes exactly a plan's actions against Okta, journalled, in a safe order, under the failsafe.

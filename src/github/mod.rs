@@ -1,0 +1,1 @@
+//! The pull-request assess comment on GitHub (octocrab): create once, update on every push.

@@ -1,0 +1,98 @@
+//! Errors from talking to Okta, carrying Okta's own `errorCode`, `errorSummary` and `errorId`.
+//! Never carries a credential: request URLs are stored without query secrets and headers are never kept.
+
+use super::model::ErrorBody;
+
+#[derive(Debug, thiserror::Error)]
+pub enum OktaError {
+    /// Okta answered with an error body.
+    #[error("{method} {path}: Okta answered {status} {code}: {summary}{} (errorId {error_id})", causes_suffix(.causes))]
+    Api {
+        method: String,
+        path: String,
+        status: u16,
+        code: String,
+        summary: String,
+        error_id: String,
+        causes: Vec<String>,
+    },
+    /// Still rate limited after every retry we allow ourselves.
+    #[error("{method} {path}: still rate limited by Okta after {attempts} attempts (bucket {bucket})")]
+    RateLimited {
+        method: String,
+        path: String,
+        bucket: String,
+        attempts: u32,
+    },
+    /// Okta could not be reached or the connection dropped, after retries.
+    #[error("{method} {url}: could not reach Okta ({detail})")]
+    Transport {
+        method: String,
+        url: String,
+        detail: String,
+    },
+    /// Okta answered something we could not read.
+    #[error("{method} {path}: unexpected answer from Okta: {detail}")]
+    Decode {
+        method: String,
+        path: String,
+        detail: String,
+    },
+    /// The OAuth token endpoint refused us.
+    #[error("getting an OAuth access token: {error}: {description}")]
+    OAuth { error: String, description: String },
+    /// Our own settings are unusable (URL, credential, key).
+    #[error("{0}")]
+    Setup(String),
+}
+
+fn causes_suffix(causes: &[String]) -> String {
+    if causes.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", causes.join("; "))
+    }
+}
+
+impl OktaError {
+    pub fn from_body(method: &str, path: &str, status: u16, body: ErrorBody) -> OktaError {
+        OktaError::Api {
+            method: method.to_string(),
+            path: path.to_string(),
+            status,
+            code: body.error_code,
+            summary: body.error_summary,
+            error_id: body.error_id,
+            causes: body.error_causes.into_iter().map(|c| c.error_summary).collect(),
+        }
+    }
+
+    /// Okta's `errorCode`, when Okta sent one.
+    pub fn code(&self) -> Option<&str> {
+        match self {
+            OktaError::Api { code, .. } => Some(code),
+            _ => None,
+        }
+    }
+
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            OktaError::Api { status, .. } => Some(*status),
+            OktaError::RateLimited { .. } => Some(429),
+            _ => None,
+        }
+    }
+
+    pub fn is_not_found(&self) -> bool {
+        self.status() == Some(404)
+    }
+
+    /// 403 E0000006: the credential lacks a permission (scope or admin role).
+    pub fn is_forbidden(&self) -> bool {
+        self.status() == Some(403)
+    }
+
+    pub fn is_unauthorized(&self) -> bool {
+        self.status() == Some(401)
+    }
+}

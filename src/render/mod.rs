@@ -1,0 +1,1 @@
+//! Renders plans, diffs and views as text, Markdown and JSON (one printer per format).

@@ -1,0 +1,1 @@
+//! Integration tests: cli_e2e.

@@ -1,0 +1,1 @@
+//! Shared test context: emulator start-up, temp dirs, the CLI runner, paths into ../shared.
