@@ -1,0 +1,443 @@
+//! The sled store: managed groups, per-user state, sync history, audit trail and the journal of intents.
+//!
+//! One store belongs to one instance and is used by one process at a time (sled holds an exclusive lock
+//! on its files while open; a second open is [`StoreError::Locked`]). The key layout is in [`keys`];
+//! a store written by a newer format, by another instance, or damaged is an error, never a silent reset.
+//! Writes go through a [`Writer`] (one atomic sled batch); [`Store::flush`] makes them durable.
+
+pub mod export;
+pub mod keys;
+pub mod records;
+mod writer;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+use serde::de::DeserializeOwned;
+
+use crate::plan::model::{GroupId, Remembered, UserId};
+pub use records::{ApiCalls, AuditEntry, Intent, StoredGroup, SyncCounts, SyncRecord, SyncStatus};
+pub use writer::Writer;
+
+/// The store format this version writes and reads.
+pub const FORMAT_VERSION: u32 = 1;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error(
+        "another dyngroups process (a sync, or the daemon) is using the store at {dir}; wait for it to finish \
+         (one sync at a time per store)"
+    )]
+    Locked { dir: PathBuf },
+    #[error(
+        "the store at {dir} has format version {found}; this dyngroups reads up to version {supported}: upgrade dyngroups"
+    )]
+    NewerFormat {
+        dir: PathBuf,
+        found: u32,
+        supported: u32,
+    },
+    #[error(
+        "the store at {dir} belongs to instance {found:?}, not {expected:?}; use a separate --state folder per instance"
+    )]
+    OtherInstance {
+        dir: PathBuf,
+        found: String,
+        expected: String,
+    },
+    #[error(
+        "the store at {dir} is damaged ({detail}); restore it from a `dyngroups state export` file with \
+         `dyngroups state import`, or re-initialise it with `dyngroups state reinit --adopt`"
+    )]
+    Corrupt { dir: PathBuf, detail: String },
+    #[error("opening the store at {dir}: {detail}")]
+    Open { dir: PathBuf, detail: String },
+    #[error("{what} in the store at {dir}: {detail}")]
+    Io {
+        dir: PathBuf,
+        what: String,
+        detail: String,
+    },
+    #[error("reading {key} from the store at {dir}: {detail}")]
+    Decode {
+        dir: PathBuf,
+        key: String,
+        detail: String,
+    },
+}
+
+/// An open store. Cheap to clone (sled handles are reference-counted); dropping the last clone releases the lock.
+#[derive(Clone)]
+pub struct Store {
+    db: sled::Db,
+    dir: PathBuf,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("dir", &self.dir).finish()
+    }
+}
+
+fn describe_io(e: &sled::Error) -> String {
+    match e {
+        sled::Error::Io(io) if io.kind() == std::io::ErrorKind::StorageFull => {
+            format!("the disk is full ({io})")
+        }
+        sled::Error::Io(io) if io.raw_os_error() == Some(libc::ENOSPC) => {
+            format!("the disk is full ({io})")
+        }
+        other => other.to_string(),
+    }
+}
+
+impl Store {
+    /// Opens (creating if needed) the store in `dir` without binding it to an instance.
+    pub fn open(dir: &Path) -> Result<Store, StoreError> {
+        Self::open_inner(dir, None)
+    }
+
+    /// Opens the store of `instance`: a store recorded for another instance is refused.
+    pub fn open_instance(dir: &Path, instance: &str) -> Result<Store, StoreError> {
+        Self::open_inner(dir, Some(instance))
+    }
+
+    fn open_inner(dir: &Path, instance: Option<&str>) -> Result<Store, StoreError> {
+        let dir = dir.to_path_buf();
+        if dir.exists() && !dir.is_dir() {
+            return Err(StoreError::Open {
+                dir,
+                detail: "it is a file, not a folder".to_string(),
+            });
+        }
+        std::fs::create_dir_all(&dir).map_err(|e| StoreError::Open {
+            dir: dir.clone(),
+            detail: format!("creating the folder: {e}"),
+        })?;
+        let config = sled::Config::new().path(&dir).mode(sled::Mode::LowSpace);
+        // sled may panic on some damaged files instead of returning an error.
+        let opened = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| config.open()));
+        let db = match opened {
+            Err(_) => {
+                return Err(StoreError::Corrupt {
+                    dir,
+                    detail: "sled could not read its files".to_string(),
+                });
+            }
+            Ok(Err(sled::Error::Io(io))) if io.to_string().contains("could not acquire lock") => {
+                return Err(StoreError::Locked { dir });
+            }
+            Ok(Err(e @ (sled::Error::Corruption { .. } | sled::Error::Unsupported(_)))) => {
+                return Err(StoreError::Corrupt {
+                    dir,
+                    detail: e.to_string(),
+                });
+            }
+            Ok(Err(e)) => {
+                return Err(StoreError::Open {
+                    dir,
+                    detail: describe_io(&e),
+                });
+            }
+            Ok(Ok(db)) => db,
+        };
+        let store = Store { db, dir };
+        store.check_meta(instance)?;
+        Ok(store)
+    }
+
+    fn check_meta(&self, instance: Option<&str>) -> Result<(), StoreError> {
+        match self.get_raw(keys::FORMAT_VERSION_KEY)? {
+            None => {
+                if !self.db.is_empty() {
+                    return Err(self.corrupt("it holds data but no format version record"));
+                }
+                let mut w = self.writer();
+                w.put_raw(
+                    keys::FORMAT_VERSION_KEY,
+                    FORMAT_VERSION.to_string().into_bytes(),
+                );
+                w.put_raw(keys::CREATED_AT_KEY, Utc::now().to_rfc3339().into_bytes());
+                if let Some(name) = instance {
+                    w.put_raw(keys::INSTANCE_KEY, name.as_bytes().to_vec());
+                }
+                w.commit()?;
+                self.flush()?;
+            }
+            Some(raw) => {
+                let found: u32 = std::str::from_utf8(&raw)
+                    .ok()
+                    .and_then(|s| s.trim().parse().ok())
+                    .ok_or_else(|| self.corrupt("unreadable format version record"))?;
+                if found > FORMAT_VERSION {
+                    return Err(StoreError::NewerFormat {
+                        dir: self.dir.clone(),
+                        found,
+                        supported: FORMAT_VERSION,
+                    });
+                }
+                if found == 0 {
+                    return Err(self.corrupt("format version 0"));
+                }
+                if let Some(expected) = instance {
+                    match self.instance()? {
+                        Some(found) if found != expected => {
+                            return Err(StoreError::OtherInstance {
+                                dir: self.dir.clone(),
+                                found,
+                                expected: expected.to_string(),
+                            });
+                        }
+                        Some(_) => {}
+                        None => {
+                            let mut w = self.writer();
+                            w.put_raw(keys::INSTANCE_KEY, expected.as_bytes().to_vec());
+                            w.commit()?;
+                        }
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub(crate) fn corrupt(&self, detail: &str) -> StoreError {
+        StoreError::Corrupt {
+            dir: self.dir.clone(),
+            detail: detail.to_string(),
+        }
+    }
+
+    pub(crate) fn io_error(&self, what: &str, e: &sled::Error) -> StoreError {
+        StoreError::Io {
+            dir: self.dir.clone(),
+            what: what.to_string(),
+            detail: describe_io(e),
+        }
+    }
+
+    #[cfg(test)]
+    pub(crate) fn db(&self) -> &sled::Db {
+        &self.db
+    }
+
+    pub fn writer(&self) -> Writer<'_> {
+        Writer::new(self)
+    }
+
+    /// Makes every write so far durable. Called before a sync reports success and before risky Okta calls.
+    pub fn flush(&self) -> Result<(), StoreError> {
+        self.db
+            .flush()
+            .map(|_| ())
+            .map_err(|e| self.io_error("flushing", &e))
+    }
+
+    pub(crate) fn next_seq(&self) -> Result<u64, StoreError> {
+        self.db
+            .generate_id()
+            .map_err(|e| self.io_error("allocating a sequence number", &e))
+    }
+
+    fn get_raw(&self, key: &str) -> Result<Option<sled::IVec>, StoreError> {
+        self.db
+            .get(key)
+            .map_err(|e| self.io_error(&format!("reading {key}"), &e))
+    }
+
+    fn get_json<T: DeserializeOwned>(&self, key: &[u8]) -> Result<Option<T>, StoreError> {
+        let raw = self
+            .db
+            .get(key)
+            .map_err(|e| self.io_error(&format!("reading {}", String::from_utf8_lossy(key)), &e))?;
+        raw.map(|v| self.decode(key, &v)).transpose()
+    }
+
+    fn decode<T: DeserializeOwned>(&self, key: &[u8], value: &[u8]) -> Result<T, StoreError> {
+        serde_json::from_slice(value).map_err(|e| StoreError::Decode {
+            dir: self.dir.clone(),
+            key: String::from_utf8_lossy(key).replace('\0', "/"),
+            detail: e.to_string(),
+        })
+    }
+
+    /// Every (key, value) under a prefix, in key order.
+    pub(crate) fn scan(&self, prefix: &[u8]) -> Result<Vec<(sled::IVec, sled::IVec)>, StoreError> {
+        self.db
+            .scan_prefix(prefix)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| self.io_error(&format!("listing {}", String::from_utf8_lossy(prefix)), &e))
+    }
+
+    fn scan_json<T: DeserializeOwned>(&self, prefix: &str) -> Result<Vec<T>, StoreError> {
+        self.scan(prefix.as_bytes())?
+            .iter()
+            .map(|(k, v)| self.decode(k, v))
+            .collect()
+    }
+
+    /// The newest `limit` records under a sequence prefix, newest first.
+    fn newest_json<T: DeserializeOwned>(
+        &self,
+        prefix: &str,
+        limit: usize,
+    ) -> Result<Vec<T>, StoreError> {
+        let mut out = Vec::new();
+        for item in self.db.scan_prefix(prefix.as_bytes()).rev().take(limit) {
+            let (k, v) = item.map_err(|e| self.io_error(&format!("listing {prefix}"), &e))?;
+            out.push(self.decode(&k, &v)?);
+        }
+        Ok(out)
+    }
+
+    pub fn format_version(&self) -> Result<u32, StoreError> {
+        let raw = self.get_raw(keys::FORMAT_VERSION_KEY)?;
+        Ok(raw
+            .and_then(|v| std::str::from_utf8(&v).ok().and_then(|s| s.parse().ok()))
+            .unwrap_or(FORMAT_VERSION))
+    }
+
+    pub fn instance(&self) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .get_raw(keys::INSTANCE_KEY)?
+            .map(|v| String::from_utf8_lossy(&v).into_owned()))
+    }
+
+    /// True once a sync has been recorded, or the store was imported or re-initialised.
+    /// A store that is not initialised must not treat existing Okta groups with our names as foreign.
+    pub fn is_initialized(&self) -> Result<bool, StoreError> {
+        Ok(self.get_raw(keys::INITIALIZED_KEY)?.is_some())
+    }
+
+    /// An apply began and did not finish (the process died): the next sync should be a full one.
+    pub fn is_dirty(&self) -> Result<bool, StoreError> {
+        Ok(self.get_raw(keys::DIRTY_KEY)?.is_some())
+    }
+
+    pub fn groups(&self) -> Result<Vec<StoredGroup>, StoreError> {
+        self.scan_json(keys::GROUP)
+    }
+
+    pub fn group(&self, id: &str) -> Result<Option<StoredGroup>, StoreError> {
+        self.get_json(&keys::group(id))
+    }
+
+    /// Members of a managed group after the last sync that touched it.
+    pub fn members(&self, group: &str) -> Result<BTreeSet<UserId>, StoreError> {
+        Ok(self.get_json(&keys::members(group))?.unwrap_or_default())
+    }
+
+    /// Distinct users in at least one managed group (computed from the member sets).
+    pub fn count_licensed_users(&self) -> Result<u64, StoreError> {
+        let mut users: BTreeSet<UserId> = BTreeSet::new();
+        for group in self.groups()? {
+            users.extend(self.members(&group.id)?);
+        }
+        Ok(users.len() as u64)
+    }
+
+    /// The licensed-user count recorded by the last sync (fast: one key).
+    pub fn licensed_users(&self) -> Result<u64, StoreError> {
+        Ok(self
+            .get_raw(keys::LICENSED_USERS_KEY)?
+            .and_then(|v| std::str::from_utf8(&v).ok().and_then(|s| s.parse().ok()))
+            .unwrap_or(0))
+    }
+
+    /// rule -> user -> group names at the last successful sync.
+    pub fn user_groups(
+        &self,
+    ) -> Result<BTreeMap<String, BTreeMap<UserId, BTreeSet<String>>>, StoreError> {
+        let mut out: BTreeMap<String, BTreeMap<UserId, BTreeSet<String>>> = BTreeMap::new();
+        for (k, v) in self.scan(keys::USER_GROUPS.as_bytes())? {
+            let (rule, user) = keys::split_pair(&k, keys::USER_GROUPS)
+                .ok_or_else(|| self.corrupt("bad user-state key"))?;
+            let names: BTreeSet<String> = self.decode(&k, &v)?;
+            out.entry(rule).or_default().insert(user, names);
+        }
+        Ok(out)
+    }
+
+    /// (group, user) memberships the tool added.
+    pub fn added_by_us(&self) -> Result<BTreeSet<(GroupId, UserId)>, StoreError> {
+        self.scan(keys::ADDED.as_bytes())?
+            .iter()
+            .map(|(k, _)| {
+                keys::split_pair(k, keys::ADDED).ok_or_else(|| self.corrupt("bad added-member key"))
+            })
+            .collect()
+    }
+
+    /// What the planner needs from the last successful sync.
+    pub fn remembered(&self) -> Result<Remembered, StoreError> {
+        Ok(Remembered {
+            groups: self
+                .groups()?
+                .into_iter()
+                .map(|g| (g.id.clone(), g.managed()))
+                .collect(),
+            user_groups: self.user_groups()?,
+            added_by_us: self.added_by_us()?,
+        })
+    }
+
+    /// The newest `limit` sync records, newest first.
+    pub fn history(&self, limit: usize) -> Result<Vec<SyncRecord>, StoreError> {
+        self.newest_json(keys::HISTORY, limit)
+    }
+
+    pub fn last_sync(&self) -> Result<Option<SyncRecord>, StoreError> {
+        Ok(self.history(1)?.into_iter().next())
+    }
+
+    /// The newest `limit` audit entries, newest first.
+    pub fn audit(&self, limit: usize) -> Result<Vec<AuditEntry>, StoreError> {
+        self.newest_json(keys::AUDIT, limit)
+    }
+
+    /// Intents whose outcome was never recorded (a crash or a kill during a sync), oldest first.
+    pub fn pending_intents(&self) -> Result<Vec<Intent>, StoreError> {
+        self.scan_json(keys::JOURNAL)
+    }
+
+    /// Records intents before their Okta calls and makes them durable. Returns them with their sequence numbers.
+    pub fn begin_intents(
+        &self,
+        commit: Option<&str>,
+        actions: Vec<crate::plan::model::Action>,
+    ) -> Result<Vec<Intent>, StoreError> {
+        let mut w = self.writer();
+        let now = Utc::now();
+        let mut out = Vec::with_capacity(actions.len());
+        for action in actions {
+            let intent = Intent {
+                seq: self.next_seq()?,
+                at: now,
+                commit: commit.map(str::to_string),
+                action,
+            };
+            w.put_intent(&intent)?;
+            out.push(intent);
+        }
+        w.commit()?;
+        self.flush()?;
+        Ok(out)
+    }
+
+    pub fn created_at(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
+        Ok(self.get_raw(keys::CREATED_AT_KEY)?.and_then(|v| {
+            std::str::from_utf8(&v)
+                .ok()
+                .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
+                .map(|t| t.with_timezone(&Utc))
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests;
