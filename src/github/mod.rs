@@ -1,1 +1,15 @@
 //! The pull-request assess comment on GitHub (octocrab): create once, update on every push.
+//!
+//! - [`diff`]: what a pull request changes (base plan vs head plan), pure.
+//! - [`comment`] and [`sections`]: the Markdown, shrunk to GitHub's size limit; [`escape`] makes untrusted
+//!   text inert; [`marker`] identifies our comment.
+//! - [`client`]: find our comment across pages and update it, else create it (octocrab).
+//! - [`summary`]: `$GITHUB_STEP_SUMMARY` and `$GITHUB_OUTPUT` for the Action.
+//! - [`base`]: `assess --base REV`, which plans both revisions against one observation of the org.
+//! - [`fake`]: a fake GitHub API (axum) for tests and local trials.
+
+pub mod comment;
+pub mod diff;
+pub mod escape;
+pub mod marker;
+pub mod sections;
