@@ -190,10 +190,13 @@ pub fn fit(body: &str, limit: Limit) -> String {
     let note = "\n\n> [!NOTE]\n> Cut to stay under GitHub's comment size limit.\n";
     let room = limit.max.saturating_sub(limit.size(note));
     let mut out = String::new();
+    let mut used = 0;
     for line in body.split_inclusive('\n') {
-        if limit.size(&out) + limit.size(line) > room {
+        let size = limit.size(line);
+        if used + size > room {
             break;
         }
+        used += size;
         out.push_str(line);
     }
     out.push_str(note);

@@ -8,8 +8,11 @@
 //! - [`base`]: `assess --base REV`, which plans both revisions against one observation of the org.
 //! - [`fake`]: a fake GitHub API (axum) for tests and local trials.
 
+pub mod client;
 pub mod comment;
 pub mod diff;
 pub mod escape;
+pub mod fake;
 pub mod marker;
 pub mod sections;
+pub mod summary;
