@@ -1,0 +1,463 @@
+//! The executing half of apply: sends a plan's actions to Okta in the safe order, journalled, concurrently
+//! for membership writes, and records each outcome (audit, managed groups, added memberships).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use chrono::Utc;
+use futures::StreamExt;
+
+use super::hooks::Hooks;
+use super::progress::Progress;
+use super::{ApplyError, ApplyOptions, ApplyReport, Failure, MemberChanges, describe, is_fatal};
+use crate::config::model::RuleId;
+use crate::okta::api::OktaApi;
+use crate::okta::error::OktaError;
+use crate::okta::model::{Group, GroupProfile};
+use crate::plan::model::{Action, GroupId, GroupRef, Plan, UserId};
+use crate::store::{AuditEntry, Intent, Store, StoredGroup};
+
+/// Intents journalled (and flushed) per round of concurrent writes.
+const CHUNK: usize = 256;
+
+pub(super) enum Outcome {
+    Done(Option<Group>),
+    Failed(OktaError),
+    /// Not sent: the run halted or the write budget is spent.
+    Skipped,
+}
+
+pub(crate) struct Run<'a> {
+    api: &'a dyn OktaApi,
+    store: &'a Store,
+    plan: &'a Plan,
+    opts: &'a ApplyOptions,
+    hooks: Hooks,
+    progress: Progress,
+    writes: AtomicU64,
+    halted: Mutex<Option<String>>,
+    pub report: ApplyReport,
+    /// (rule, user) pairs with a planned change that was not applied.
+    pub unsettled: BTreeSet<(RuleId, UserId)>,
+    /// group id -> (users added, users removed) in this run.
+    pub member_changes: MemberChanges,
+    /// Groups created in this run.
+    pub created_ids: BTreeSet<GroupId>,
+}
+
+pub(super) fn change_name(action: &Action) -> &'static str {
+    match action {
+        Action::CreateGroup { .. } => "create_group",
+        Action::AdoptGroup { .. } => "adopt_group",
+        Action::AddMember { .. } => "add_member",
+        Action::RemoveMember { .. } => "remove_member",
+        Action::DeleteGroup { .. } => "delete_group",
+        Action::StopManaging { .. } => "stop_managing",
+    }
+}
+
+fn action_rule(action: &Action) -> &str {
+    match action {
+        Action::CreateGroup { rule, .. }
+        | Action::AdoptGroup { rule, .. }
+        | Action::AddMember { rule, .. }
+        | Action::RemoveMember { rule, .. }
+        | Action::DeleteGroup { rule, .. }
+        | Action::StopManaging { rule, .. } => rule,
+    }
+}
+
+fn action_group_name(action: &Action) -> &str {
+    match action {
+        Action::CreateGroup { name, .. }
+        | Action::AdoptGroup { name, .. }
+        | Action::DeleteGroup { name, .. }
+        | Action::StopManaging { name, .. } => name,
+        Action::AddMember { group, .. } | Action::RemoveMember { group, .. } => group.name(),
+    }
+}
+
+fn action_group_id(action: &Action) -> Option<&str> {
+    match action {
+        Action::CreateGroup { .. } => None,
+        Action::AdoptGroup { id, .. }
+        | Action::DeleteGroup { id, .. }
+        | Action::StopManaging { id, .. } => Some(id),
+        Action::AddMember { group, .. } | Action::RemoveMember { group, .. } => match group {
+            GroupRef::Existing { id, .. } => Some(id),
+            GroupRef::New { .. } => None,
+        },
+    }
+}
+
+fn action_user(action: &Action) -> Option<&str> {
+    match action {
+        Action::AddMember { user, .. } | Action::RemoveMember { user, .. } => Some(user),
+        _ => None,
+    }
+}
+
+pub(super) fn audit_entry(
+    action: &Action,
+    commit: Option<&str>,
+    group_id: Option<&str>,
+    error: Option<String>,
+) -> AuditEntry {
+    AuditEntry {
+        at: Utc::now(),
+        commit: commit.map(str::to_string),
+        change: change_name(action).to_string(),
+        rule: action_rule(action).to_string(),
+        group_id: group_id.or(action_group_id(action)).map(str::to_string),
+        group_name: action_group_name(action).to_string(),
+        user: action_user(action).map(str::to_string),
+        ok: error.is_none(),
+        error,
+    }
+}
+
+impl<'a> Run<'a> {
+    pub fn new(
+        api: &'a dyn OktaApi,
+        store: &'a Store,
+        plan: &'a Plan,
+        opts: &'a ApplyOptions,
+    ) -> Result<Run<'a>, ApplyError> {
+        let writes = plan
+            .actions
+            .iter()
+            .filter(|a| !matches!(a, Action::AdoptGroup { .. } | Action::StopManaging { .. }))
+            .count() as u64;
+        Ok(Run {
+            api,
+            store,
+            plan,
+            opts,
+            hooks: Hooks::from_env(),
+            progress: Progress::new(writes, opts.interactive),
+            writes: AtomicU64::new(0),
+            halted: Mutex::new(None),
+            report: ApplyReport::default(),
+            unsettled: BTreeSet::new(),
+            member_changes: BTreeMap::new(),
+            created_ids: BTreeSet::new(),
+        })
+    }
+
+    fn commit(&self) -> Option<&str> {
+        self.plan.config_commit.as_deref()
+    }
+
+    pub fn halted(&self) -> Option<String> {
+        self.halted.lock().ok().and_then(|h| h.clone())
+    }
+
+    fn unsettle(&mut self, action: &Action) {
+        if let Some(user) = action_user(action) {
+            self.unsettled
+                .insert((action_rule(action).to_string(), user.to_string()));
+        }
+    }
+
+    pub async fn execute(&mut self) -> Result<(), ApplyError> {
+        let mut w = self.store.writer();
+        w.set_dirty(true);
+        w.commit()?;
+
+        let mut adopts = Vec::new();
+        let mut creates = Vec::new();
+        let mut adds = Vec::new();
+        let mut removes = Vec::new();
+        let mut deletes = Vec::new();
+        let mut stops = Vec::new();
+        for action in &self.plan.actions {
+            if !matches!(action, Action::StopManaging { .. })
+                && self.opts.blocked.contains(action_group_name(action))
+            {
+                self.report.counts.blocked += 1;
+                self.unsettle(action);
+                continue;
+            }
+            match action {
+                Action::AdoptGroup { .. } => adopts.push(action.clone()),
+                Action::CreateGroup { .. } => creates.push(action.clone()),
+                Action::AddMember { .. } => adds.push(action.clone()),
+                Action::RemoveMember { .. } => removes.push(action.clone()),
+                Action::DeleteGroup { .. } => deletes.push(action.clone()),
+                Action::StopManaging { .. } => stops.push(action.clone()),
+            }
+        }
+        self.adopt(&adopts)?;
+        self.progress.set_stage("creating groups");
+        self.write_all(creates).await?;
+        self.progress.set_stage("adding members");
+        let adds = self.resolve(adds);
+        self.write_all(adds).await?;
+        self.progress.set_stage("removing members");
+        let removes = self.resolve(removes);
+        self.write_all(removes).await?;
+        self.progress.set_stage("deleting groups");
+        self.write_all(deletes).await?;
+        self.stop_managing(&stops)?;
+        self.progress.finish();
+        self.report.writes = self.writes.load(Ordering::SeqCst);
+        self.report.halted = self.halted();
+        Ok(())
+    }
+
+    fn adopt(&mut self, adopts: &[Action]) -> Result<(), ApplyError> {
+        let mut w = self.store.writer();
+        for action in adopts {
+            if let Action::AdoptGroup {
+                rule,
+                id,
+                name,
+                values,
+            } = action
+            {
+                w.put_group(&StoredGroup {
+                    id: id.clone(),
+                    name: name.clone(),
+                    rule: rule.clone(),
+                    values: values.clone(),
+                    adopted: true,
+                    created_by_us: false,
+                    members: 0,
+                    since: Utc::now(),
+                    commit: self.commit().map(str::to_string),
+                })?;
+                w.audit(&audit_entry(action, self.commit(), None, None))?;
+                self.report.counts.adopted += 1;
+            }
+        }
+        w.commit()?;
+        Ok(())
+    }
+
+    fn stop_managing(&mut self, stops: &[Action]) -> Result<(), ApplyError> {
+        let mut w = self.store.writer();
+        for action in stops {
+            if let Action::StopManaging { id, .. } = action {
+                w.remove_group(id)?;
+                w.audit(&audit_entry(action, self.commit(), None, None))?;
+                self.report.counts.stopped_managing += 1;
+            }
+        }
+        w.commit()?;
+        Ok(())
+    }
+
+    /// Replaces `GroupRef::New` by the id of the group created in this run; defers actions whose group was not created.
+    fn resolve(&mut self, actions: Vec<Action>) -> Vec<Action> {
+        let mut out = Vec::with_capacity(actions.len());
+        for mut action in actions {
+            let group = match &mut action {
+                Action::AddMember { group, .. } | Action::RemoveMember { group, .. } => group,
+                _ => {
+                    out.push(action);
+                    continue;
+                }
+            };
+            if let GroupRef::New { name } = group {
+                match self.report.created.get(name.as_str()) {
+                    Some(id) => {
+                        *group = GroupRef::Existing {
+                            id: id.clone(),
+                            name: name.clone(),
+                        }
+                    }
+                    None => {
+                        self.report.counts.deferred += 1;
+                        self.unsettle(&action);
+                        continue;
+                    }
+                }
+            }
+            out.push(action);
+        }
+        out
+    }
+
+    /// Journals, sends and records a list of Okta writes of one kind, `CHUNK` at a time.
+    async fn write_all(&mut self, actions: Vec<Action>) -> Result<(), ApplyError> {
+        let mut rest = actions.into_iter().peekable();
+        while rest.peek().is_some() {
+            let chunk: Vec<Action> = rest.by_ref().take(CHUNK).collect();
+            if self.halted().is_some() || self.budget_spent() {
+                for action in &chunk {
+                    self.report.counts.deferred += 1;
+                    self.unsettle(action);
+                }
+                continue;
+            }
+            let intents = self
+                .store
+                .begin_intents(self.plan.config_commit.as_deref(), chunk)?;
+            let results = self.send(intents).await;
+            self.record(results)?;
+        }
+        Ok(())
+    }
+
+    fn budget_spent(&self) -> bool {
+        self.opts
+            .max_writes
+            .is_some_and(|max| self.writes.load(Ordering::SeqCst) >= max)
+    }
+
+    async fn send(&self, intents: Vec<Intent>) -> Vec<(Intent, Outcome)> {
+        let concurrency = self.opts.concurrency.max(1);
+        futures::stream::iter(intents.into_iter().map(|intent| async move {
+            let outcome = self.send_one(&intent.action).await;
+            (intent, outcome)
+        }))
+        .buffer_unordered(concurrency)
+        .collect()
+        .await
+    }
+
+    async fn send_one(&self, action: &Action) -> Outcome {
+        if self.halted().is_some() {
+            return Outcome::Skipped;
+        }
+        let n = self.writes.fetch_add(1, Ordering::SeqCst);
+        if self.opts.max_writes.is_some_and(|max| n >= max) {
+            self.writes.fetch_sub(1, Ordering::SeqCst);
+            return Outcome::Skipped;
+        }
+        let result = match action {
+            Action::CreateGroup {
+                name, description, ..
+            } => self
+                .api
+                .create_group(&GroupProfile {
+                    name: name.clone(),
+                    description: description.clone(),
+                    extra: Default::default(),
+                })
+                .await
+                .map(Some),
+            Action::AddMember {
+                group: GroupRef::Existing { id, .. },
+                user,
+                ..
+            } => self.api.add_member(id, user).await.map(|_| None),
+            Action::RemoveMember {
+                group: GroupRef::Existing { id, .. },
+                user,
+                ..
+            } => self.api.remove_member(id, user).await.map(|_| None),
+            Action::DeleteGroup { id, .. } => match self.api.delete_group(id).await {
+                Err(e) if e.is_not_found() => Ok(None),
+                other => other.map(|_| None),
+            },
+            _ => Ok(None),
+        };
+        self.hooks.after_write();
+        self.progress.inc();
+        match result {
+            Ok(group) => Outcome::Done(group),
+            Err(e) => {
+                if is_fatal(&e)
+                    && let Ok(mut h) = self.halted.lock()
+                    && h.is_none()
+                {
+                    *h = Some(format!("stopped sending changes after: {e}"));
+                }
+                Outcome::Failed(e)
+            }
+        }
+    }
+
+    fn record(&mut self, results: Vec<(Intent, Outcome)>) -> Result<(), ApplyError> {
+        let commit = self.plan.config_commit.clone();
+        let commit = commit.as_deref();
+        let mut w = self.store.writer();
+        let mut created_any = false;
+        for (intent, outcome) in results {
+            let action = &intent.action;
+            match outcome {
+                Outcome::Skipped => {
+                    // Never sent: forget the intent, the next run plans it again.
+                    w.clear_intent(intent.seq);
+                    self.report.counts.deferred += 1;
+                    self.unsettle(action);
+                }
+                Outcome::Failed(e) => {
+                    w.clear_intent(intent.seq);
+                    w.audit(&audit_entry(action, commit, None, Some(e.to_string())))?;
+                    tracing::warn!("{}: {e}", describe(action));
+                    self.report.failures.push(Failure {
+                        change: describe(action),
+                        error: e.to_string(),
+                    });
+                    self.report.counts.failed += 1;
+                    self.unsettle(action);
+                }
+                Outcome::Done(group) => {
+                    w.clear_intent(intent.seq);
+                    match action {
+                        Action::CreateGroup {
+                            rule, name, values, ..
+                        } => {
+                            let Some(group) = group else { continue };
+                            w.put_group(&StoredGroup {
+                                id: group.id.clone(),
+                                name: name.clone(),
+                                rule: rule.clone(),
+                                values: values.clone(),
+                                adopted: false,
+                                created_by_us: true,
+                                members: 0,
+                                since: Utc::now(),
+                                commit: commit.map(str::to_string),
+                            })?;
+                            w.audit(&audit_entry(action, commit, Some(&group.id), None))?;
+                            self.report.created.insert(name.clone(), group.id.clone());
+                            self.created_ids.insert(group.id.clone());
+                            self.report.counts.created += 1;
+                            created_any = true;
+                        }
+                        Action::AddMember {
+                            group: GroupRef::Existing { id, .. },
+                            user,
+                            ..
+                        } => {
+                            w.set_added(id, user, true);
+                            w.audit(&audit_entry(action, commit, None, None))?;
+                            let entry = self.member_changes.entry(id.clone()).or_default();
+                            entry.1.remove(user);
+                            entry.0.insert(user.clone());
+                            self.report.counts.added += 1;
+                        }
+                        Action::RemoveMember {
+                            group: GroupRef::Existing { id, .. },
+                            user,
+                            ..
+                        } => {
+                            w.set_added(id, user, false);
+                            w.audit(&audit_entry(action, commit, None, None))?;
+                            let entry = self.member_changes.entry(id.clone()).or_default();
+                            entry.0.remove(user);
+                            entry.1.insert(user.clone());
+                            self.report.counts.removed += 1;
+                        }
+                        Action::DeleteGroup { id, .. } => {
+                            w.remove_group(id)?;
+                            w.audit(&audit_entry(action, commit, None, None))?;
+                            self.report.counts.deleted += 1;
+                        }
+                        _ => {}
+                    }
+                }
+            }
+        }
+        w.commit()?;
+        if created_any {
+            // A created group must never be forgotten: make its record durable now.
+            self.store.flush()?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,418 @@
+//! The run itself: prepare (recover, observe, plan), then sync, apply a saved plan, or re-initialise.
+
+use std::time::Instant;
+
+use chrono::Utc;
+
+use super::counting::Counting;
+use super::report::{ReconcileError, SyncOptions, SyncReport};
+use crate::apply::recover::{RecoveryReport, recover_after_observe, recover_before_observe};
+use crate::apply::safety::{self, SafetyReport};
+use crate::apply::{self, ApplyOptions};
+use crate::config::model::{CollisionPolicy, Config};
+use crate::okta::api::OktaApi;
+use crate::plan::model::{
+    Action, GroupStatus, OrgView, PLAN_FORMAT_VERSION, Plan, Remembered, SkipReason,
+};
+use crate::store::{ApiCalls, AuditEntry, Store, StoredGroup, SyncCounts, SyncRecord, SyncStatus};
+
+/// The state a run plans from.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    pub org: OrgView,
+    pub remembered: Remembered,
+    pub plan: Plan,
+    pub recovery: RecoveryReport,
+}
+
+async fn observe(
+    api: &dyn OktaApi,
+    config: &Config,
+    remembered: &Remembered,
+) -> Result<OrgView, ReconcileError> {
+    crate::okta::observe::observe(api, config, remembered)
+        .await
+        .map_err(|source| ReconcileError::Okta {
+            what: "reading the org from Okta".to_string(),
+            source,
+        })
+}
+
+/// Recovers an interrupted run's journal, observes Okta and plans. Changes nothing in Okta.
+pub async fn prepare(
+    api: &dyn OktaApi,
+    store: &Store,
+    config: &Config,
+) -> Result<Prepared, ReconcileError> {
+    let mut recovery = recover_before_observe(api, store).await?;
+    let remembered = store.remembered()?;
+    let org = observe(api, config, &remembered).await?;
+    let phase2 = recover_after_observe(store, &org)?;
+    recovery
+        .groups_recovered
+        .extend(phase2.groups_recovered.iter().cloned());
+    recovery.memberships_confirmed += phase2.memberships_confirmed;
+    recovery.cleared += phase2.cleared;
+    let remembered = if phase2.changed_store() {
+        store.remembered()?
+    } else {
+        remembered
+    };
+    let plan = crate::plan::plan(config, &org, &remembered);
+    Ok(Prepared {
+        org,
+        remembered,
+        plan,
+        recovery,
+    })
+}
+
+/// Names of existing Okta groups a plan would adopt or skip by collision policy.
+fn colliding_names(plan: &Plan) -> Vec<String> {
+    plan.rules
+        .iter()
+        .flat_map(|r| &r.groups)
+        .filter(|g| {
+            g.status == GroupStatus::Adopt
+                || matches!(g.skip_reason, Some(SkipReason::CollisionPolicySkip { .. }))
+        })
+        .map(|g| g.name.clone())
+        .collect()
+}
+
+/// A store that never recorded anything must not treat Okta groups with our names as foreign.
+fn refuse_if_unknown_store(store: &Store, plan: &Plan) -> Result<(), ReconcileError> {
+    if store.is_initialized()? || !store.groups()?.is_empty() {
+        return Ok(());
+    }
+    let names = colliding_names(plan);
+    if names.is_empty() {
+        return Ok(());
+    }
+    Err(ReconcileError::UnknownGroups {
+        dir: store.dir().to_path_buf(),
+        names,
+    })
+}
+
+fn status_of(report: &apply::ApplyReport, safety: &SafetyReport) -> SyncStatus {
+    if report.counts.failed > 0 || report.halted.is_some() || report.counts.deferred > 0 {
+        SyncStatus::Partial
+    } else if safety.is_stop() {
+        SyncStatus::SafetyStop
+    } else {
+        SyncStatus::Success
+    }
+}
+
+fn record_history(
+    store: &Store,
+    kind: &str,
+    status: SyncStatus,
+    commit: Option<&str>,
+    counts: SyncCounts,
+    calls: ApiCalls,
+    started: Instant,
+    message: Option<String>,
+) -> Result<(), ReconcileError> {
+    let mut w = store.writer();
+    w.history(&SyncRecord {
+        at: Utc::now(),
+        kind: kind.to_string(),
+        status,
+        commit: commit.map(str::to_string),
+        counts,
+        api_calls: calls,
+        duration_ms: started.elapsed().as_millis() as u64,
+        managed_groups: store.groups()?.len() as u64,
+        licensed_users: store.licensed_users()?,
+        message,
+    })?;
+    w.commit()?;
+    store.flush()?;
+    Ok(())
+}
+
+/// Applies `plan` (already prepared), records history and builds the report.
+async fn execute(
+    api: &Counting<'_>,
+    store: &Store,
+    config: &Config,
+    prepared: Prepared,
+    opts: &SyncOptions,
+    kind: &str,
+    started: Instant,
+) -> Result<SyncReport, ReconcileError> {
+    let Prepared {
+        org,
+        plan,
+        recovery,
+        ..
+    } = prepared;
+    let safety = if opts.allow_mass_changes {
+        SafetyReport::default()
+    } else {
+        safety::check(&plan, &config.instance.safety)
+    };
+    for b in &safety.blocked {
+        tracing::warn!("failsafe: group {:?} held back: {}", b.name, b.reason);
+    }
+    let mut report = SyncReport {
+        format_version: 1,
+        kind: kind.to_string(),
+        dry_run: opts.dry_run,
+        disabled: !config.instance.enabled,
+        status: SyncStatus::Success,
+        commit: plan.config_commit.clone(),
+        recovery,
+        safety,
+        apply: None,
+        api_calls: ApiCalls::default(),
+        duration_ms: 0,
+        managed_groups: store.groups()?.len() as u64,
+        licensed_users: store.licensed_users()?,
+        plan,
+    };
+    if opts.dry_run || report.disabled {
+        if report.safety.is_stop() {
+            report.status = SyncStatus::SafetyStop;
+        }
+        report.api_calls = api.calls();
+        report.duration_ms = started.elapsed().as_millis() as u64;
+        return Ok(report);
+    }
+    let apply_opts = ApplyOptions {
+        concurrency: config.instance.budget.max_concurrency.max(1),
+        max_writes: opts
+            .max_writes
+            .or(config.instance.budget.max_writes_per_sync),
+        blocked: report.safety.names(),
+        interactive: opts.interactive,
+    };
+    let applied = apply::apply(api, store, &report.plan, &org, &apply_opts).await?;
+    report.status = status_of(&applied, &report.safety);
+    report.managed_groups = applied.managed_groups;
+    report.licensed_users = applied.licensed_users;
+    report.api_calls = api.calls();
+    let message = applied
+        .halted
+        .clone()
+        .or_else(|| {
+            (!applied.failures.is_empty())
+                .then(|| format!("{} change(s) failed", applied.failures.len()))
+        })
+        .or_else(|| {
+            report.safety.is_stop().then(|| {
+                format!(
+                    "failsafe held back {} group(s)",
+                    report.safety.blocked.len()
+                )
+            })
+        });
+    record_history(
+        store,
+        kind,
+        report.status,
+        report.commit.as_deref(),
+        applied.counts.clone(),
+        report.api_calls.clone(),
+        started,
+        message,
+    )?;
+    report.apply = Some(applied);
+    report.duration_ms = started.elapsed().as_millis() as u64;
+    Ok(report)
+}
+
+/// Records a run that failed before applying anything (best effort: the store may be the problem).
+fn record_failure(
+    store: &Store,
+    kind: &str,
+    config: &Config,
+    api: &Counting<'_>,
+    started: Instant,
+    err: &ReconcileError,
+) {
+    if matches!(err, ReconcileError::Store(_)) {
+        return;
+    }
+    let _ = record_history(
+        store,
+        kind,
+        SyncStatus::Failed,
+        config.commit.as_deref(),
+        SyncCounts::default(),
+        api.calls(),
+        started,
+        Some(err.to_string()),
+    );
+}
+
+/// Plan and apply now (`dyngroups sync`, the daemon's hourly run). `dry_run` plans and changes nothing.
+pub async fn sync(
+    api: &dyn OktaApi,
+    store: &Store,
+    config: &Config,
+    opts: &SyncOptions,
+) -> Result<SyncReport, ReconcileError> {
+    let started = Instant::now();
+    let api = Counting::new(api);
+    let result = async {
+        let prepared = prepare(&api, store, config).await?;
+        refuse_if_unknown_store(store, &prepared.plan)?;
+        execute(&api, store, config, prepared, opts, "sync", started).await
+    }
+    .await;
+    if let Err(e) = &result
+        && !opts.dry_run
+    {
+        record_failure(store, "sync", config, &api, started, e);
+    }
+    result
+}
+
+/// Applies exactly a saved plan (`dyngroups apply FILE`), refusing it when the config or the Okta state it
+/// was made from has changed.
+pub async fn apply_saved(
+    api: &dyn OktaApi,
+    store: &Store,
+    config: &Config,
+    saved: Plan,
+    opts: &SyncOptions,
+) -> Result<SyncReport, ReconcileError> {
+    let started = Instant::now();
+    let api = Counting::new(api);
+    let result = async {
+        if saved.format_version != PLAN_FORMAT_VERSION {
+            return Err(ReconcileError::PlanVersion {
+                found: saved.format_version,
+                supported: PLAN_FORMAT_VERSION,
+            });
+        }
+        let fresh = prepare(&api, store, config).await?;
+        if fresh.plan.config_fingerprint != saved.config_fingerprint {
+            return Err(ReconcileError::StalePlan {
+                what: "the config".to_string(),
+                detail: format!(
+                    "plan {} / now {}",
+                    saved.config_fingerprint, fresh.plan.config_fingerprint
+                ),
+            });
+        }
+        if fresh.plan.okta_fingerprint != saved.okta_fingerprint {
+            return Err(ReconcileError::StalePlan {
+                what: "Okta (users, groups or members) or the store".to_string(),
+                detail: format!(
+                    "plan {} / now {}",
+                    saved.okta_fingerprint, fresh.plan.okta_fingerprint
+                ),
+            });
+        }
+        refuse_if_unknown_store(store, &saved)?;
+        let prepared = Prepared {
+            plan: saved,
+            ..fresh
+        };
+        execute(&api, store, config, prepared, opts, "apply", started).await
+    }
+    .await;
+    if let Err(e) = &result
+        && !opts.dry_run
+    {
+        record_failure(store, "apply", config, &api, started, e);
+    }
+    result
+}
+
+/// What `state reinit` did.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct ReinitReport {
+    /// Groups with our computed names now recorded as managed (created by this instance).
+    pub reclaimed: Vec<String>,
+}
+
+/// Re-initialises a lost or new store. With `adopt`, every OKTA_GROUP that has a name this config computes
+/// (and that is not APP_GROUP/BUILT_IN or ambiguous) is recorded as managed and created by us, as it was
+/// before the store was lost; without, the store is only marked initialised and the collision policy decides.
+pub async fn reinit(
+    api: &dyn OktaApi,
+    store: &Store,
+    config: &Config,
+    adopt: bool,
+    force: bool,
+) -> Result<ReinitReport, ReconcileError> {
+    let started = Instant::now();
+    let existing = store.groups()?;
+    if !existing.is_empty() && !force {
+        return Err(ReconcileError::NotEmpty {
+            dir: store.dir().to_path_buf(),
+            groups: existing.len(),
+        });
+    }
+    let api = Counting::new(api);
+    let mut report = ReinitReport::default();
+    let mut w = store.writer();
+    if adopt {
+        let mut adopting = config.clone();
+        adopting.instance.policies.collision = CollisionPolicy::Adopt;
+        let remembered = store.remembered()?;
+        let org = observe(&api, &adopting, &remembered).await?;
+        let plan = crate::plan::plan(&adopting, &org, &remembered);
+        for action in &plan.actions {
+            if let Action::AdoptGroup {
+                rule,
+                id,
+                name,
+                values,
+            } = action
+            {
+                w.put_group(&StoredGroup {
+                    id: id.clone(),
+                    name: name.clone(),
+                    rule: rule.clone(),
+                    values: values.clone(),
+                    adopted: false,
+                    created_by_us: true,
+                    members: org.members.get(id).map_or(0, |m| m.len() as u64),
+                    since: Utc::now(),
+                    commit: config.commit.clone(),
+                })?;
+                if let Some(m) = org.members.get(id) {
+                    w.set_members(id, m)?;
+                }
+                w.audit(&AuditEntry {
+                    at: Utc::now(),
+                    commit: config.commit.clone(),
+                    change: "reclaim_group".to_string(),
+                    rule: rule.clone(),
+                    group_id: Some(id.clone()),
+                    group_name: name.clone(),
+                    user: None,
+                    ok: true,
+                    error: None,
+                })?;
+                report.reclaimed.push(name.clone());
+            }
+        }
+    }
+    w.mark_initialized();
+    w.commit()?;
+    let licensed = store.count_licensed_users()?;
+    let mut w = store.writer();
+    w.set_licensed_users(licensed);
+    w.commit()?;
+    record_history(
+        store,
+        "reinit",
+        SyncStatus::Success,
+        config.commit.as_deref(),
+        SyncCounts {
+            adopted: report.reclaimed.len() as u64,
+            ..Default::default()
+        },
+        api.calls(),
+        started,
+        None,
+    )?;
+    Ok(report)
+}
