@@ -22,7 +22,7 @@ use crate::store::{AuditEntry, Intent, Store, StoredGroup};
 const CHUNK: usize = 256;
 
 pub(super) enum Outcome {
-    Done(Option<Group>),
+    Done(Option<Box<Group>>),
     Failed(OktaError),
     /// Not sent: the run halted or the write budget is spent.
     Skipped,
@@ -357,7 +357,7 @@ impl<'a> Run<'a> {
         self.hooks.after_write();
         self.progress.inc();
         match result {
-            Ok(group) => Outcome::Done(group),
+            Ok(group) => Outcome::Done(group.map(Box::new)),
             Err(e) => {
                 if is_fatal(&e)
                     && let Ok(mut h) = self.halted.lock()

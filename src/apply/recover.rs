@@ -224,33 +224,29 @@ pub fn recover_after_observe(store: &Store, org: &OrgView) -> Result<RecoveryRep
                 group: GroupRef::Existing { id, .. },
                 user,
                 ..
-            } => {
-                if org.members.get(id).is_some_and(|m| m.contains(user)) && managed.contains(id) {
-                    w.set_added(id, user, true);
-                    w.audit(&audit_entry(
-                        &intent.action,
-                        intent.commit.as_deref(),
-                        None,
-                        None,
-                    ))?;
-                    report.memberships_confirmed += 1;
-                }
+            } if org.members.get(id).is_some_and(|m| m.contains(user)) && managed.contains(id) => {
+                w.set_added(id, user, true);
+                w.audit(&audit_entry(
+                    &intent.action,
+                    intent.commit.as_deref(),
+                    None,
+                    None,
+                ))?;
+                report.memberships_confirmed += 1;
             }
             Action::RemoveMember {
                 group: GroupRef::Existing { id, .. },
                 user,
                 ..
-            } => {
-                if org.members.get(id).is_some_and(|m| !m.contains(user)) && managed.contains(id) {
-                    w.set_added(id, user, false);
-                    w.audit(&audit_entry(
-                        &intent.action,
-                        intent.commit.as_deref(),
-                        None,
-                        None,
-                    ))?;
-                    report.memberships_confirmed += 1;
-                }
+            } if org.members.get(id).is_some_and(|m| !m.contains(user)) && managed.contains(id) => {
+                w.set_added(id, user, false);
+                w.audit(&audit_entry(
+                    &intent.action,
+                    intent.commit.as_deref(),
+                    None,
+                    None,
+                ))?;
+                report.memberships_confirmed += 1;
             }
             _ => {}
         }

@@ -11,7 +11,7 @@ use crate::okta::error::OktaError;
 use crate::plan::model::Plan;
 use crate::store::{ApiCalls, StoreError, SyncStatus};
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct SyncOptions {
     /// Plan and show; change nothing in Okta.
     pub dry_run: bool,
@@ -21,17 +21,6 @@ pub struct SyncOptions {
     pub interactive: bool,
     /// Overrides the instance's `budget.max_writes_per_sync`.
     pub max_writes: Option<u64>,
-}
-
-impl Default for SyncOptions {
-    fn default() -> Self {
-        SyncOptions {
-            dry_run: false,
-            allow_mass_changes: false,
-            interactive: false,
-            max_writes: None,
-        }
-    }
 }
 
 /// What a run did.
