@@ -91,7 +91,10 @@ pub enum SkipReason {
     /// An unmanaged group has the name and the collision policy is skip.
     CollisionPolicySkip { group_id: GroupId },
     /// The group is APP_GROUP or BUILT_IN: Okta does not let us change it.
-    NotModifiable { group_id: GroupId, group_type: GroupType },
+    NotModifiable {
+        group_id: GroupId,
+        group_type: GroupType,
+    },
     /// More than one Okta group has the name.
     Ambiguous { group_ids: Vec<GroupId> },
 }
@@ -145,7 +148,11 @@ pub enum RejectReason {
 #[serde(rename_all = "snake_case", tag = "kind")]
 pub enum Warning {
     /// Many groups with one or two members: likely a title or manager attribute.
-    HighCardinality { rule: RuleId, groups: u64, small_groups: u64 },
+    HighCardinality {
+        rule: RuleId,
+        groups: u64,
+        small_groups: u64,
+    },
     /// Names that become the same GitHub team slug.
     GithubSlugClash { slug: String, names: Vec<String> },
     /// Names longer than Slack's user-group handle limit.
@@ -265,7 +272,13 @@ pub struct Summary {
 
 impl Summary {
     pub fn has_changes(&self) -> bool {
-        self.groups_new + self.groups_adopt + self.groups_delete + self.groups_stop_managing + self.adds + self.removes > 0
+        self.groups_new
+            + self.groups_adopt
+            + self.groups_delete
+            + self.groups_stop_managing
+            + self.adds
+            + self.removes
+            > 0
     }
 }
 
@@ -287,6 +300,11 @@ pub struct Plan {
     pub actions: Vec<Action>,
     pub warnings: Vec<Warning>,
     pub summary: Summary,
-    /// What the store records per user once every action has been applied.
+    /// The per-user state to record once every action has been applied, as a CHANGE SET over
+    /// `Remembered::user_groups` (a full snapshot of a million users would not fit the memory budget):
+    /// rule -> user -> group names to record; an empty set means "forget this user's entry for this rule".
+    /// Entries not listed are unchanged. Only rules that are applied (enabled, instance enabled) appear.
+    /// A rule of `Remembered::user_groups` that is not in `rules` was removed from the config: when the
+    /// instance is enabled, the store drops its whole per-user state (with its StopManaging actions).
     pub user_groups_after: UserGroupsSnapshot,
 }

@@ -1,0 +1,108 @@
+//! Fingerprints of what a plan was made from, so that `apply` can refuse a stale plan: the validated config
+//! (policies and rules, not where they were written) and the Okta state the plan depends on (users' ids,
+//! statuses and the attributes rules read; the groups whose names rules compute or the store manages, with
+//! their members). SHA-256 over a canonical, length-prefixed serialization in sorted order.
+
+use std::collections::BTreeSet;
+
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use super::collisions::Groups;
+use super::index::Users;
+use super::model::OrgView;
+use crate::config::model::Config;
+
+fn feed(h: &mut Sha256, bytes: &[u8]) {
+    h.update((bytes.len() as u64).to_le_bytes());
+    h.update(bytes);
+}
+
+fn feed_value(h: &mut Sha256, v: &Value) {
+    match v {
+        Value::Null => h.update([0u8]),
+        Value::Bool(b) => h.update([1u8, *b as u8]),
+        Value::Number(n) => {
+            h.update([2u8]);
+            feed(h, n.to_string().as_bytes());
+        }
+        Value::String(s) => {
+            h.update([3u8]);
+            feed(h, s.as_bytes());
+        }
+        Value::Array(items) => {
+            h.update([4u8]);
+            h.update((items.len() as u64).to_le_bytes());
+            items.iter().for_each(|i| feed_value(h, i));
+        }
+        Value::Object(map) => {
+            h.update([5u8]);
+            let mut keys: Vec<&String> = map.keys().collect();
+            keys.sort();
+            h.update((keys.len() as u64).to_le_bytes());
+            for k in keys {
+                feed(h, k.as_bytes());
+                feed_value(h, &map[k]);
+            }
+        }
+    }
+}
+
+/// `sha256:<hex>` of the instance's policies and enabled flag and the rules (sorted by id).
+pub fn config(config: &Config) -> String {
+    let mut rules: Vec<_> = config
+        .rules
+        .iter()
+        .map(|r| {
+            serde_json::json!({
+                "id": r.id(), "attribute": r.attribute, "prefix": r.prefix, "description": r.description,
+                "aliases": r.aliases, "enabled": r.enabled,
+            })
+        })
+        .collect();
+    rules.sort_by(|a, b| a["id"].as_str().cmp(&b["id"].as_str()));
+    let doc = serde_json::json!({
+        "instance_enabled": config.instance.enabled,
+        "policies": config.instance.policies,
+        "rules": rules,
+    });
+    let mut h = Sha256::new();
+    feed_value(&mut h, &doc);
+    format!("sha256:{}", hex::encode(h.finalize()))
+}
+
+/// `sha256:<hex>` of the Okta state the plan depends on.
+pub(crate) fn okta(
+    config: &Config,
+    users: &Users<'_>,
+    org: &OrgView,
+    relevant: &BTreeSet<&str>,
+    groups: &Groups<'_>,
+) -> String {
+    let attrs: BTreeSet<&str> = config.rules.iter().map(|r| r.attribute.as_str()).collect();
+    let mut h = Sha256::new();
+    h.update((users.len() as u64).to_le_bytes());
+    for u in 0..users.len() as u32 {
+        let user = users.user(u);
+        feed(&mut h, user.id.as_bytes());
+        feed(&mut h, user.status.as_str().as_bytes());
+        for a in &attrs {
+            match user.attributes.get(*a) {
+                Some(v) => feed_value(&mut h, v),
+                None => h.update([9u8]),
+            }
+        }
+    }
+    for id in relevant {
+        let Some(g) = groups.get(id) else { continue };
+        feed(&mut h, g.id.as_bytes());
+        feed(&mut h, g.name.as_bytes());
+        feed(&mut h, g.group_type.as_str().as_bytes());
+        let members = org.members.get(*id);
+        h.update((members.map_or(0, |m| m.len()) as u64).to_le_bytes());
+        for m in members.into_iter().flatten() {
+            feed(&mut h, m.as_bytes());
+        }
+    }
+    format!("sha256:{}", hex::encode(h.finalize()))
+}

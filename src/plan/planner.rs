@@ -1,0 +1,408 @@
+//! The planner's orchestration: per rule, compute the groups (values), decide each name's status
+//! (collisions), diff memberships (membership), then the empty-group policy, removed rules, the per-user
+//! state to record, the summary, fingerprints and downstream checks.
+
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+
+use super::checks::{self, Tally};
+use super::collisions::{Groups, Resolution};
+use super::fingerprint;
+use super::index::{Members, Standing, Users};
+use super::membership::{self, History, Member};
+use super::model::*;
+use super::values::{self, ComputedGroup};
+use crate::config::model::{Config, EmptyGroups, Rule, RuleId};
+
+/// Actions by kind, concatenated in apply order at the end.
+#[derive(Default)]
+struct Actions {
+    create: Vec<Action>,
+    adopt: Vec<Action>,
+    add: Vec<Action>,
+    remove: Vec<Action>,
+    delete: Vec<Action>,
+    stop: Vec<Action>,
+}
+
+struct Hist<'a, 'u> {
+    rem: Option<&'a BTreeMap<UserId, BTreeSet<String>>>,
+    name: &'a str,
+    added: HashSet<&'a str>,
+    users: &'u Users<'a>,
+}
+
+impl History for Hist<'_, '_> {
+    fn prev(&self, u: u32) -> bool {
+        self.rem
+            .and_then(|m| m.get(self.users.id(u)))
+            .is_some_and(|s| s.contains(self.name))
+    }
+    fn seen_before(&self, u: u32) -> bool {
+        self.rem.is_some_and(|m| m.contains_key(self.users.id(u)))
+    }
+    fn added_by_us(&self, id: &str) -> bool {
+        self.added.contains(id)
+    }
+}
+
+fn added_to<'a>(remembered: &'a Remembered, group_id: Option<&str>) -> HashSet<&'a str> {
+    let Some(gid) = group_id else {
+        return HashSet::new();
+    };
+    remembered
+        .added_by_us
+        .range((gid.to_string(), String::new())..)
+        .take_while(|(g, _)| g == gid)
+        .map(|(_, u)| u.as_str())
+        .collect()
+}
+
+pub fn plan(config: &Config, org: &OrgView, remembered: &Remembered) -> Plan {
+    let policies = config.instance.policies;
+    let users = Users::new(org);
+    let groups = Groups::new(org, remembered);
+    let mut rules: Vec<&Rule> = config.rules.iter().collect();
+    rules.sort_by_key(|r| r.id());
+    let rule_ids: BTreeSet<RuleId> = rules.iter().map(|r| r.id()).collect();
+
+    let mut actions = Actions::default();
+    let mut warnings = Vec::new();
+    let mut rule_plans = Vec::new();
+    let mut user_groups_after = UserGroupsSnapshot::new();
+    let mut tally = Tally::new(users.len());
+    let mut relevant_groups: BTreeSet<&str> = BTreeSet::new();
+    if !config.instance.enabled {
+        warnings.push(Warning::Disabled {
+            what: format!("instance {}", config.instance.name),
+        });
+    }
+
+    for rule in &rules {
+        let rule_id = rule.id();
+        let applied = config.instance.enabled && rule.enabled;
+        if !rule.enabled {
+            warnings.push(Warning::Disabled {
+                what: format!("rule {rule_id}"),
+            });
+        }
+        let mut computed = values::compute(rule, policies.separator, &users);
+        // Managed groups of this rule that no active user yields any more still need planning.
+        let known: HashSet<String> = computed.groups.iter().map(|g| g.name.clone()).collect();
+        for m in groups.managed_names(&rule_id) {
+            if !known.contains(&m.name) {
+                computed.groups.push(ComputedGroup {
+                    name: m.name.clone(),
+                    values: m.values.iter().cloned().collect(),
+                    desired: Vec::new(),
+                });
+            }
+        }
+        let rem = remembered.user_groups.get(&rule_id);
+        let mut order: Vec<u32> = (0..computed.groups.len() as u32).collect();
+        order.sort_by(|a, b| {
+            computed.groups[*a as usize]
+                .name
+                .cmp(&computed.groups[*b as usize].name)
+        });
+        let mut managed_after = vec![false; computed.groups.len()];
+        let mut plans = Vec::with_capacity(order.len());
+        let (mut rule_adds, mut rule_removes) = (0u64, 0u64);
+
+        for gi in order {
+            let g = &computed.groups[gi as usize];
+            let res: Resolution = groups.resolve(&rule_id, &g.name, policies.collision);
+            if let Some(v) = res.vanished {
+                // Deleted in Okta behind our back: forget the record; the name is planned anew.
+                if applied {
+                    actions.stop.push(Action::StopManaging {
+                        rule: rule_id.clone(),
+                        id: v.id.clone(),
+                        name: v.name.clone(),
+                    });
+                }
+            }
+            if let Some(id) = res.okta_id {
+                relevant_groups.insert(id);
+            }
+            let members = Members::of(org, &users, res.okta_id);
+            let works = matches!(
+                res.status,
+                GroupStatus::New | GroupStatus::Adopt | GroupStatus::Managed
+            );
+            let diff = if works {
+                let hist = Hist {
+                    rem,
+                    name: &g.name,
+                    added: added_to(remembered, res.okta_id),
+                    users: &users,
+                };
+                membership::diff(policies.membership, &g.desired, &members, &users, &hist)
+            } else {
+                membership::Diff::default()
+            };
+            let members_after = (members.len() + diff.adds.len() - diff.removes.len()) as u64;
+            let delete = res.status == GroupStatus::Managed
+                && policies.empty_groups == EmptyGroups::Delete
+                && res.managed.is_some_and(|m| m.created_by_us && !m.adopted)
+                && g.desired.is_empty()
+                && members_after == 0;
+            managed_after[gi as usize] = works && !delete;
+            // Licensing and group counts: what is managed once this plan (or, for a rule that is not
+            // applied, nothing) has run.
+            if applied && works && !delete {
+                tally.group_after(&members, &diff, &users);
+            } else if !applied && res.status == GroupStatus::Managed {
+                tally.group_after(&members, &membership::Diff::default(), &users);
+            }
+            let values: Vec<String> = g.values.iter().cloned().collect();
+            let gref = match res.okta_id {
+                Some(id) if works && res.status != GroupStatus::New => GroupRef::Existing {
+                    id: id.to_string(),
+                    name: g.name.clone(),
+                },
+                _ => GroupRef::New {
+                    name: g.name.clone(),
+                },
+            };
+            if applied {
+                match res.status {
+                    GroupStatus::New => actions.create.push(Action::CreateGroup {
+                        rule: rule_id.clone(),
+                        name: g.name.clone(),
+                        description: rule.description.as_ref().map(|d| {
+                            d.replace("{value}", values.first().map(String::as_str).unwrap_or(""))
+                        }),
+                        values: values.clone(),
+                    }),
+                    GroupStatus::Adopt => actions.adopt.push(Action::AdoptGroup {
+                        rule: rule_id.clone(),
+                        id: res.okta_id.unwrap_or_default().to_string(),
+                        name: g.name.clone(),
+                        values: values.clone(),
+                    }),
+                    _ => {}
+                }
+                for &(u, reason) in &diff.adds {
+                    actions.add.push(Action::AddMember {
+                        rule: rule_id.clone(),
+                        group: gref.clone(),
+                        user: users.id(u).to_string(),
+                        reason,
+                    });
+                }
+                for &(m, reason) in &diff.removes {
+                    let user = match m {
+                        Member::Known(u) => users.id(u).to_string(),
+                        Member::Unknown(id) => id.to_string(),
+                    };
+                    actions.remove.push(Action::RemoveMember {
+                        rule: rule_id.clone(),
+                        group: gref.clone(),
+                        user,
+                        reason,
+                    });
+                }
+                if delete && let Some(m) = res.managed {
+                    actions.delete.push(Action::DeleteGroup {
+                        rule: rule_id.clone(),
+                        id: m.id.clone(),
+                        name: m.name.clone(),
+                    });
+                }
+            }
+            rule_adds += diff.adds.len() as u64;
+            rule_removes += diff.removes.len() as u64;
+            plans.push(GroupPlan {
+                name: g.name.clone(),
+                values,
+                status: res.status,
+                skip_reason: res.skip_reason,
+                okta_id: res.okta_id.map(str::to_string),
+                desired_members: g.desired.len() as u64,
+                current_members: members.len() as u64,
+                members_after: if works {
+                    members_after
+                } else {
+                    members.len() as u64
+                },
+                adds: diff.adds.len() as u64,
+                removes: diff.removes.len() as u64,
+                delete,
+            });
+        }
+        if applied {
+            let delta = user_state_delta(
+                &computed.pairs,
+                &computed.groups,
+                &managed_after,
+                rem,
+                &users,
+            );
+            if !delta.is_empty() {
+                user_groups_after.insert(rule_id.clone(), delta);
+            }
+        }
+        if let Some(w) = checks::high_cardinality(&rule_id, &plans) {
+            warnings.push(w);
+        }
+        rule_plans.push(RulePlan {
+            rule: rule_id,
+            attribute: rule.attribute.clone(),
+            prefix: rule.prefix.clone(),
+            enabled: rule.enabled,
+            groups: plans,
+            rejected_values: computed
+                .rejected
+                .into_iter()
+                .map(|(value, (reason, users))| RejectedValue {
+                    value,
+                    users,
+                    reason,
+                })
+                .collect(),
+            users_without_value: computed.without_value,
+            adds: rule_adds,
+            removes: rule_removes,
+        });
+    }
+
+    // Removed rules: stop managing their groups (never delete them in Okta) and forget their user state.
+    let stop_managing: Vec<ManagedGroup> = remembered
+        .groups
+        .values()
+        .filter(|m| !rule_ids.contains(&m.rule))
+        .cloned()
+        .collect();
+    if config.instance.enabled {
+        for m in &stop_managing {
+            actions.stop.push(Action::StopManaging {
+                rule: m.rule.clone(),
+                id: m.id.clone(),
+                name: m.name.clone(),
+            });
+        }
+    }
+
+    warnings.extend(checks::downstream(&rule_plans, &tally));
+    let summary = summarize(config, &rule_plans, &actions, &tally, &users);
+    let okta_fingerprint = fingerprint::okta(config, &users, org, &relevant_groups, &groups);
+    let Actions {
+        create,
+        adopt,
+        add,
+        remove,
+        delete,
+        stop,
+    } = actions;
+    let mut all = Vec::with_capacity(
+        create.len() + adopt.len() + add.len() + remove.len() + delete.len() + stop.len(),
+    );
+    for part in [create, adopt, add, remove, delete, stop] {
+        all.extend(part);
+    }
+    Plan {
+        format_version: PLAN_FORMAT_VERSION,
+        config_commit: config.commit.clone(),
+        config_fingerprint: fingerprint::config(config),
+        okta_fingerprint,
+        rules: rule_plans,
+        stop_managing,
+        actions: all,
+        warnings,
+        summary,
+        user_groups_after,
+    }
+}
+
+/// The (rule, user) entries whose recorded group names change: an empty set means "forget the entry".
+fn user_state_delta(
+    pairs: &[(u32, u32)],
+    groups: &[ComputedGroup],
+    managed_after: &[bool],
+    rem: Option<&BTreeMap<UserId, BTreeSet<String>>>,
+    users: &Users<'_>,
+) -> BTreeMap<UserId, BTreeSet<String>> {
+    let mut delta = BTreeMap::new();
+    let mut rem_iter = rem.into_iter().flat_map(|m| m.iter()).peekable();
+    let forget_unpaired =
+        |id: &String, set: &BTreeSet<String>, delta: &mut BTreeMap<UserId, BTreeSet<String>>| {
+            let frozen = users
+                .find(id)
+                .is_some_and(|u| users.standing(u) == Standing::Frozen);
+            if !set.is_empty() && !frozen {
+                delta.insert(id.clone(), BTreeSet::new());
+            }
+        };
+    let mut names: Vec<&str> = Vec::new();
+    let mut p = 0;
+    while p < pairs.len() {
+        let u = pairs[p].0;
+        names.clear();
+        while p < pairs.len() && pairs[p].0 == u {
+            let g = pairs[p].1 as usize;
+            if managed_after[g] {
+                names.push(&groups[g].name);
+            }
+            p += 1;
+        }
+        names.sort_unstable();
+        let id = users.id(u);
+        while let Some((rid, set)) = rem_iter.next_if(|(rid, _)| rid.as_str() < id) {
+            forget_unpaired(rid, set, &mut delta);
+        }
+        let before = rem_iter
+            .next_if(|(rid, _)| rid.as_str() == id)
+            .map(|(_, s)| s);
+        let same = match before {
+            Some(set) => set.len() == names.len() && set.iter().zip(&names).all(|(a, b)| a == b),
+            None => names.is_empty(),
+        };
+        if !same {
+            delta.insert(
+                id.to_string(),
+                names.iter().map(|n| n.to_string()).collect(),
+            );
+        }
+    }
+    for (rid, set) in rem_iter {
+        forget_unpaired(rid, set, &mut delta);
+    }
+    delta
+}
+
+fn summarize(
+    config: &Config,
+    rules: &[RulePlan],
+    actions: &Actions,
+    tally: &Tally,
+    users: &Users<'_>,
+) -> Summary {
+    let mut s = Summary {
+        rules: rules.len() as u64,
+        ..Summary::default()
+    };
+    for r in rules
+        .iter()
+        .filter(|r| r.enabled && config.instance.enabled)
+    {
+        for g in &r.groups {
+            s.groups_total += 1;
+            match g.status {
+                GroupStatus::New => s.groups_new += 1,
+                GroupStatus::Adopt => s.groups_adopt += 1,
+                GroupStatus::Skip => s.groups_skip += 1,
+                GroupStatus::Managed => s.groups_managed += 1,
+            }
+        }
+    }
+    s.groups_delete = actions.delete.len() as u64;
+    s.groups_stop_managing = actions
+        .stop
+        .iter()
+        .filter(|a| matches!(a, Action::StopManaging { .. }))
+        .count() as u64;
+    s.adds = actions.add.len() as u64;
+    s.removes = actions.remove.len() as u64;
+    s.licensed_users_after = tally.licensed(users);
+    s
+}
