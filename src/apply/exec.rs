@@ -117,6 +117,22 @@ pub(super) fn audit_entry(
     }
 }
 
+/// A group creation or deletion whose failure does not prove that Okta did nothing.
+fn outcome_unknown(action: &Action, e: &OktaError) -> bool {
+    let definitive = match e {
+        OktaError::Api { status, code, .. } => {
+            (400..500).contains(status)
+                && !(matches!(action, Action::CreateGroup { .. }) && code == "E0000001")
+        }
+        OktaError::OAuth { .. } | OktaError::Setup(_) => true,
+        _ => false,
+    };
+    matches!(
+        action,
+        Action::CreateGroup { .. } | Action::DeleteGroup { .. }
+    ) && !definitive
+}
+
 impl<'a> Run<'a> {
     pub fn new(
         api: &'a dyn OktaApi,
@@ -385,7 +401,16 @@ impl<'a> Run<'a> {
                     self.unsettle(action);
                 }
                 Outcome::Failed(e) => {
-                    w.clear_intent(intent.seq);
+                    if outcome_unknown(action, &e) {
+                        // Okta may have done it (a lost answer, a retried POST): keep the intent, so that the
+                        // next run looks the group up instead of taking it for someone else's.
+                        tracing::warn!(
+                            "{}: outcome unknown ({e}); the next run checks it",
+                            describe(action)
+                        );
+                    } else {
+                        w.clear_intent(intent.seq);
+                    }
                     w.audit(&audit_entry(action, commit, None, Some(e.to_string())))?;
                     tracing::warn!("{}: {e}", describe(action));
                     self.report.failures.push(Failure {

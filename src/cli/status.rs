@@ -1,17 +1,400 @@
-//! `dyngroups status` and `dyngroups groups`: views of the store, fast, in text and JSON.
+//! `dyngroups status`, `dyngroups groups` (views of the store, fast, in text and JSON) and
+//! `dyngroups state export|import|reinit` (backing up, restoring and re-initialising the store).
 
-use super::{Exit, Globals};
+use std::io::Write;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use chrono::{SecondsFormat, Utc};
+use serde_json::{Value, json};
+
+use super::{Exit, Format, Globals};
+use crate::store::{Store, StoredGroup, SyncRecord};
 
 #[derive(Debug, clap::Args)]
-pub struct StatusArgs {}
-
-#[derive(Debug, clap::Args)]
-pub struct GroupsArgs {}
-
-pub async fn status(_g: &Globals, _args: &StatusArgs) -> anyhow::Result<Exit> {
-    anyhow::bail!("status is being built (issue 6)")
+pub struct StatusArgs {
+    /// How many recent runs to show.
+    #[arg(long, default_value_t = 10, value_name = "N")]
+    pub history: usize,
 }
 
-pub async fn groups(_g: &Globals, _args: &GroupsArgs) -> anyhow::Result<Exit> {
-    anyhow::bail!("groups is being built (issue 6)")
+#[derive(Debug, clap::Args)]
+pub struct GroupsArgs {
+    /// Only managed groups with zero members.
+    #[arg(long)]
+    pub stale: bool,
+}
+
+/// `dyngroups state ...`: back up, restore or re-initialise the store.
+#[derive(Debug, clap::Subcommand)]
+pub enum StateCommand {
+    /// Write the whole store as JSON (to FILE, or to stdout).
+    Export {
+        #[arg(long, short, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+    /// Restore the store from a `state export` file.
+    Import {
+        file: PathBuf,
+        /// Replace a store that already manages groups.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Re-initialise a lost or new store. With --adopt, Okta groups that carry names this config computes are
+    /// recorded as managed by (and created by) this instance; without, the collision policy decides.
+    Reinit {
+        #[arg(long)]
+        adopt: bool,
+        /// Re-initialise even though the store already manages groups.
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+/// `1234567` -> `1,234,567`.
+pub fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn rfc3339(t: &chrono::DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+fn short(commit: Option<&str>) -> String {
+    commit.map_or_else(|| "-".to_string(), |c| c.chars().take(12).collect())
+}
+
+fn ago(t: &chrono::DateTime<Utc>) -> String {
+    let secs = (Utc::now() - *t).num_seconds().max(0);
+    match secs {
+        0..=89 => format!("{secs} s ago"),
+        90..=5399 => format!("{} min ago", secs / 60),
+        5400..=172_799 => format!("{} h ago", secs / 3600),
+        _ => format!("{} days ago", secs / 86_400),
+    }
+}
+
+/// Opens the store for a view: `--state` alone is enough; otherwise the config names the instance.
+pub(crate) async fn view_store(g: &Globals) -> anyhow::Result<Store> {
+    if let Some(dir) = &g.args.state {
+        if !dir.exists() {
+            anyhow::bail!(
+                "there is no store at {} (no sync has run with this --state)",
+                dir.display()
+            );
+        }
+        return Ok(Store::open(dir)?);
+    }
+    let cfg = super::sync::load_config(g).await?;
+    let dir = g.state_dir(&cfg.instance.name)?;
+    if !dir.exists() {
+        anyhow::bail!(
+            "there is no store for instance {:?} at {} (no sync has run yet; or pass --state DIR)",
+            cfg.instance.name,
+            dir.display()
+        );
+    }
+    g.store(&cfg)
+}
+
+fn record_json(r: &SyncRecord) -> Value {
+    json!({
+        "at": rfc3339(&r.at),
+        "kind": r.kind,
+        "status": r.status.as_str(),
+        "commit": r.commit,
+        "counts": r.counts,
+        "api_calls": r.api_calls,
+        "duration_ms": r.duration_ms,
+        "managed_groups": r.managed_groups,
+        "licensed_users": r.licensed_users,
+        "message": r.message,
+    })
+}
+
+/// The status document (JSON keys per SPEC, plus more).
+pub fn status_json(store: &Store, history: usize) -> anyhow::Result<Value> {
+    let recent = store.history(history.max(1))?;
+    let last = recent.first();
+    let managed = store.groups()?.len() as u64;
+    let licensed = store.licensed_users()?;
+    let applied = store
+        .history(200)?
+        .into_iter()
+        .find(|r| r.kind != "reinit" && r.status != crate::store::SyncStatus::Failed)
+        .and_then(|r| r.commit);
+    let last_sync = last.map(|r| {
+        let mut v = record_json(r);
+        v["managed_groups"] = json!(managed);
+        v["licensed_users"] = json!(licensed);
+        v
+    });
+    Ok(json!({
+        "format_version": 1,
+        "instance": store.instance()?,
+        "store": store.dir().display().to_string(),
+        "last_sync": last_sync,
+        "managed_groups": managed,
+        "licensed_users": licensed,
+        "applied_commit": applied,
+        "backlog": last.map_or(0, |r| r.counts.deferred + r.counts.failed + r.counts.blocked),
+        "interrupted": !store.pending_intents()?.is_empty() || store.is_dirty()?,
+        "history": recent.iter().take(history).map(record_json).collect::<Vec<_>>(),
+    }))
+}
+
+fn status_text(store: &Store, history: usize) -> anyhow::Result<String> {
+    let mut out = String::new();
+    let recent = store.history(history.max(1))?;
+    match recent.first() {
+        None => out.push_str("Last sync:       never\n"),
+        Some(r) => {
+            out.push_str(&format!(
+                "Last sync:       {} ({}), {}, commit {}\n",
+                rfc3339(&r.at),
+                ago(&r.at),
+                r.status.as_str(),
+                short(r.commit.as_deref())
+            ));
+            if let Some(m) = &r.message {
+                out.push_str(&format!("                 {m}\n"));
+            }
+            let backlog = r.counts.deferred + r.counts.failed + r.counts.blocked;
+            if backlog > 0 {
+                out.push_str(&format!(
+                    "Backlog:         {} change(s) left for the next sync\n",
+                    thousands(backlog)
+                ));
+            }
+        }
+    }
+    out.push_str(&format!(
+        "Managed groups:  {}\n",
+        thousands(store.groups()?.len() as u64)
+    ));
+    out.push_str(&format!(
+        "Licensed users:  {}\n",
+        thousands(store.licensed_users()?)
+    ));
+    if !store.pending_intents()?.is_empty() || store.is_dirty()? {
+        out.push_str("Interrupted:     the last run did not finish; the next sync recovers it\n");
+    }
+    if recent.len() > 1 || (history > 0 && !recent.is_empty()) {
+        out.push_str("\nRecent runs:\n");
+        for r in recent.iter().take(history) {
+            out.push_str(&format!(
+                "  {}  {:<6} {:<11} +{} -{}  groups +{} -{}  {} calls  {:.1} s  {}\n",
+                rfc3339(&r.at),
+                r.kind,
+                r.status.as_str(),
+                thousands(r.counts.added),
+                thousands(r.counts.removed),
+                thousands(r.counts.created + r.counts.adopted),
+                thousands(r.counts.deleted + r.counts.stopped_managing),
+                thousands(r.api_calls.total()),
+                r.duration_ms as f64 / 1000.0,
+                short(r.commit.as_deref()),
+            ));
+        }
+    }
+    Ok(out)
+}
+
+pub async fn status(g: &Globals, args: &StatusArgs) -> anyhow::Result<Exit> {
+    let store = view_store(g).await?;
+    let text = match g.format() {
+        Format::Json => format!("{:#}\n", status_json(&store, args.history)?),
+        Format::Text | Format::Markdown => status_text(&store, args.history)?,
+    };
+    std::io::stdout().write_all(text.as_bytes())?;
+    Ok(Exit::Success)
+}
+
+fn group_json(g: &StoredGroup) -> Value {
+    json!({
+        "name": g.name,
+        "id": g.id,
+        "members": g.members,
+        "adopted": g.adopted,
+        "created_by_us": g.created_by_us,
+        "values": g.values,
+        "rule": g.rule,
+        "since": rfc3339(&g.since),
+    })
+}
+
+/// The groups document.
+pub fn groups_json(groups: &[StoredGroup]) -> Value {
+    json!({
+        "format_version": 1,
+        "groups": groups.iter().map(group_json).collect::<Vec<_>>(),
+    })
+}
+
+fn groups_text(groups: &[StoredGroup], stale: bool) -> String {
+    if groups.is_empty() {
+        return if stale {
+            "No stale groups (every managed group has members).\n".to_string()
+        } else {
+            "No managed groups yet.\n".to_string()
+        };
+    }
+    let rows: Vec<[String; 6]> = groups
+        .iter()
+        .map(|g| {
+            [
+                crate::render::escape::terminal(&g.name),
+                g.id.clone(),
+                thousands(g.members),
+                if g.adopted { "yes" } else { "no" }.to_string(),
+                crate::render::escape::terminal(&g.values.join(", ")),
+                g.rule.clone(),
+            ]
+        })
+        .collect();
+    let header = ["NAME", "OKTA ID", "MEMBERS", "ADOPTED", "VALUES", "RULE"];
+    let mut width = header.map(|h| h.chars().count());
+    for row in &rows {
+        for (w, cell) in width.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let line = |cells: &[String]| {
+        let mut s = String::new();
+        for (i, cell) in cells.iter().enumerate() {
+            let pad = width[i].saturating_sub(cell.chars().count());
+            if i == 2 {
+                s.push_str(&" ".repeat(pad));
+                s.push_str(cell);
+            } else {
+                s.push_str(cell);
+                if i + 1 < cells.len() {
+                    s.push_str(&" ".repeat(pad));
+                }
+            }
+            if i + 1 < cells.len() {
+                s.push_str("  ");
+            }
+        }
+        s.push('\n');
+        s
+    };
+    let mut out = line(&header.map(str::to_string));
+    for row in &rows {
+        out.push_str(&line(row));
+    }
+    let total: u64 = groups.iter().map(|g| g.members).sum();
+    out.push_str(&format!(
+        "\n{} group(s), {} membership(s)\n",
+        thousands(groups.len() as u64),
+        thousands(total)
+    ));
+    out
+}
+
+pub async fn groups(g: &Globals, args: &GroupsArgs) -> anyhow::Result<Exit> {
+    let store = view_store(g).await?;
+    let mut groups = store.groups()?;
+    if args.stale {
+        groups.retain(|g| g.members == 0);
+    }
+    groups.sort_by(|a, b| a.name.cmp(&b.name));
+    let text = match g.format() {
+        Format::Json => format!("{:#}\n", groups_json(&groups)),
+        Format::Text | Format::Markdown => groups_text(&groups, args.stale),
+    };
+    std::io::stdout().write_all(text.as_bytes())?;
+    Ok(Exit::Success)
+}
+
+pub async fn state(g: &Globals, cmd: StateCommand) -> anyhow::Result<Exit> {
+    match cmd {
+        StateCommand::Export { out } => {
+            let store = view_store(g).await?;
+            let doc = serde_json::to_string_pretty(&store.export()?)?;
+            match out {
+                Some(path) => {
+                    std::fs::write(&path, format!("{doc}\n"))
+                        .with_context(|| format!("writing the export to {}", path.display()))?;
+                    eprintln!(
+                        "exported the store at {} to {}",
+                        store.dir().display(),
+                        path.display()
+                    );
+                }
+                None => std::io::stdout().write_all(format!("{doc}\n").as_bytes())?,
+            }
+            Ok(Exit::Success)
+        }
+        StateCommand::Import { file, force } => {
+            let cfg = super::sync::load_config(g).await?;
+            let raw =
+                std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+            let doc: crate::store::export::StateExport = serde_json::from_slice(&raw)
+                .with_context(|| format!("{} is not a state export", file.display()))?;
+            let store = g.store(&cfg)?;
+            store.import(&doc, force).with_context(|| {
+                format!(
+                    "importing {} into {}",
+                    file.display(),
+                    store.dir().display()
+                )
+            })?;
+            println!(
+                "imported {} managed group(s) into the store at {}",
+                thousands(doc.groups.len() as u64),
+                store.dir().display()
+            );
+            Ok(Exit::Success)
+        }
+        StateCommand::Reinit { adopt, force } => {
+            let cfg = super::sync::load_config(g).await?;
+            let okta = super::sync::okta(g, &cfg)?;
+            let store = g.store(&cfg)?;
+            let report = crate::reconcile::reinit(&okta, &store, &cfg, adopt, force).await?;
+            if g.format() == Format::Json {
+                println!(
+                    "{:#}",
+                    json!({"format_version": 1, "reclaimed": report.reclaimed})
+                );
+            } else if adopt {
+                println!(
+                    "re-initialised the store at {}: {} group(s) recorded as managed by instance {:?}",
+                    store.dir().display(),
+                    thousands(report.reclaimed.len() as u64),
+                    cfg.instance.name
+                );
+                for name in &report.reclaimed {
+                    println!("  {}", crate::render::escape::terminal(name));
+                }
+            } else {
+                println!(
+                    "re-initialised the store at {}; groups with computed names follow the collision policy",
+                    store.dir().display()
+                );
+            }
+            Ok(Exit::Success)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::thousands;
+
+    #[test]
+    fn thousands_separators() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1000), "1,000");
+        assert_eq!(thousands(1_234_567), "1,234,567");
+    }
 }

@@ -1,24 +1,278 @@
 //! `dyngroups plan`, `apply` and `sync`: thin wrappers over `reconcile`.
 
-use super::{Exit, Globals};
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+
+use anyhow::Context;
+use serde_json::json;
+
+use super::status::thousands;
+use super::{Exit, Format, Globals};
+use crate::config::model::Config;
+use crate::okta::client::OktaClient;
+use crate::plan::model::Plan;
+use crate::reconcile::{self, SyncOptions, SyncReport};
 
 #[derive(Debug, clap::Args)]
-pub struct PlanArgs {}
-
-#[derive(Debug, clap::Args)]
-pub struct ApplyArgs {}
-
-#[derive(Debug, clap::Args)]
-pub struct SyncArgs {}
-
-pub async fn plan(_g: &Globals, _args: &PlanArgs) -> anyhow::Result<Exit> {
-    anyhow::bail!("plan is being built (issue 6)")
+pub struct PlanArgs {
+    /// Where to write the plan (JSON), for `dyngroups apply FILE`.
+    #[arg(long, short, value_name = "FILE")]
+    pub out: PathBuf,
+    /// Exit 2 when the plan holds changes (0 when it holds none).
+    #[arg(long)]
+    pub detailed_exitcode: bool,
 }
 
-pub async fn apply(_g: &Globals, _args: &ApplyArgs) -> anyhow::Result<Exit> {
-    anyhow::bail!("apply is being built (issue 6)")
+#[derive(Debug, clap::Args)]
+pub struct ApplyArgs {
+    /// A plan written by `dyngroups plan --out FILE`.
+    pub file: PathBuf,
+    /// Let this one run past the failsafe limits (mass removals, many deletes).
+    #[arg(long, alias = "allow-unsafe")]
+    pub allow_mass_changes: bool,
 }
 
-pub async fn sync(_g: &Globals, _args: &SyncArgs) -> anyhow::Result<Exit> {
-    anyhow::bail!("sync is being built (issue 6)")
+#[derive(Debug, clap::Args)]
+pub struct SyncArgs {
+    /// Plan and show what would change; change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Let this one run past the failsafe limits (mass removals, many deletes).
+    #[arg(long, alias = "allow-unsafe")]
+    pub allow_mass_changes: bool,
+    /// With --dry-run: exit 2 when there are changes pending.
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+    /// Most Okta writes this run (overrides budget.max_writes_per_sync); the rest waits for the next run.
+    #[arg(long, value_name = "N")]
+    pub max_writes: Option<u64>,
+}
+
+/// The validated config (read off the async runtime: reading git is blocking).
+pub(crate) async fn load_config(g: &Globals) -> anyhow::Result<Config> {
+    let g2 = g.clone();
+    tokio::task::spawn_blocking(move || g2.load_config())
+        .await
+        .context("reading the config repository stopped unexpectedly")?
+}
+
+/// The Okta client for the config's instance (`--okta-url` overrides the domain).
+pub(crate) fn okta(g: &Globals, cfg: &Config) -> anyhow::Result<OktaClient> {
+    OktaClient::connect(&cfg.instance, g.args.okta_url.as_deref())
+        .with_context(|| format!("connecting to Okta for instance {:?}", cfg.instance.name))
+}
+
+fn interactive(g: &Globals) -> bool {
+    !g.args.quiet && std::io::stderr().is_terminal()
+}
+
+fn out(text: &str) -> anyhow::Result<()> {
+    std::io::stdout().write_all(text.as_bytes())?;
+    Ok(())
+}
+
+pub async fn plan(g: &Globals, args: &PlanArgs) -> anyhow::Result<Exit> {
+    let cfg = load_config(g).await?;
+    let okta = okta(g, &cfg)?;
+    let store = g.store(&cfg)?;
+    let prepared = reconcile::prepare(&okta, &store, &cfg).await?;
+    drop(store);
+    let plan = prepared.plan;
+    let doc = serde_json::to_string_pretty(&plan)?;
+    std::fs::write(&args.out, format!("{doc}\n"))
+        .with_context(|| format!("writing the plan to {}", args.out.display()))?;
+    match g.format() {
+        Format::Json => out(&crate::render::assess::json(&plan))?,
+        Format::Markdown => out(&crate::render::assess::markdown(&plan))?,
+        Format::Text => out(&crate::render::assess::text(&plan))?,
+    }
+    eprintln!(
+        "plan written to {} ({} change(s)); apply it with `dyngroups apply {}`",
+        args.out.display(),
+        thousands(plan.actions.len() as u64),
+        args.out.display()
+    );
+    Ok(if args.detailed_exitcode && !plan.actions.is_empty() {
+        Exit::ChangesPending
+    } else {
+        Exit::Success
+    })
+}
+
+pub async fn apply(g: &Globals, args: &ApplyArgs) -> anyhow::Result<Exit> {
+    let raw = std::fs::read(&args.file)
+        .with_context(|| format!("reading the plan {}", args.file.display()))?;
+    let saved: Plan = serde_json::from_slice(&raw)
+        .with_context(|| format!("{} is not a dyngroups plan", args.file.display()))?;
+    let cfg = load_config(g).await?;
+    let okta = okta(g, &cfg)?;
+    let store = g.store(&cfg)?;
+    let opts = SyncOptions {
+        allow_mass_changes: args.allow_mass_changes,
+        interactive: interactive(g),
+        ..Default::default()
+    };
+    let report = reconcile::apply_saved(&okta, &store, &cfg, saved, &opts)
+        .await
+        .with_context(|| format!("applying {}", args.file.display()))?;
+    show(g, &report, Some(&okta))
+}
+
+pub async fn sync(g: &Globals, args: &SyncArgs) -> anyhow::Result<Exit> {
+    let cfg = load_config(g).await?;
+    let okta = okta(g, &cfg)?;
+    let store = g.store(&cfg)?;
+    let opts = SyncOptions {
+        dry_run: args.dry_run,
+        allow_mass_changes: args.allow_mass_changes,
+        interactive: interactive(g),
+        max_writes: args.max_writes,
+    };
+    let report = reconcile::sync(&okta, &store, &cfg, &opts).await?;
+    let exit = show(g, &report, Some(&okta))?;
+    Ok(
+        if args.dry_run && args.detailed_exitcode && report.has_changes() && exit == Exit::Success {
+            Exit::ChangesPending
+        } else {
+            exit
+        },
+    )
+}
+
+/// Prints a run's report and picks the exit code.
+fn show(g: &Globals, report: &SyncReport, okta: Option<&OktaClient>) -> anyhow::Result<Exit> {
+    match g.format() {
+        Format::Json => {
+            let mut doc = serde_json::to_value(report)?;
+            doc["summary"] = serde_json::to_value(&report.plan.summary)?;
+            if let Some(c) = okta {
+                doc["client"] = serde_json::to_value(c.stats())?;
+            }
+            out(&format!("{doc:#}\n"))?;
+        }
+        Format::Text | Format::Markdown => out(&report_text(report))?,
+    }
+    let failed = report
+        .apply
+        .as_ref()
+        .is_some_and(|a| a.counts.failed > 0 || a.halted.is_some());
+    if failed {
+        eprintln!(
+            "error: some changes were not applied (listed above); the next sync retries them"
+        );
+        return Ok(Exit::Failure);
+    }
+    if report.safety.is_stop() {
+        eprintln!(
+            "stopped by a safety limit: {} group(s) left unchanged; review them, then run once with --allow-mass-changes",
+            report.safety.blocked.len()
+        );
+        return Ok(Exit::SafetyStop);
+    }
+    Ok(Exit::Success)
+}
+
+/// The human summary of a run.
+pub fn report_text(report: &SyncReport) -> String {
+    let mut s = String::new();
+    if report.dry_run || report.disabled {
+        if report.disabled {
+            s.push_str("The instance is disabled (enabled: false): planned, nothing applied.\n\n");
+        } else {
+            s.push_str("Dry run: nothing was changed. A sync would do this:\n\n");
+        }
+        s.push_str(&crate::render::assess::text(&report.plan));
+    } else {
+        let c = report
+            .apply
+            .as_ref()
+            .map(|a| a.counts.clone())
+            .unwrap_or_default();
+        s.push_str(&format!(
+            "{}: {} (commit {})\n",
+            report.kind,
+            report.status.as_str(),
+            report.commit.as_deref().unwrap_or("-")
+        ));
+        s.push_str(&format!(
+            "  groups: {} created, {} adopted, {} deleted, {} no longer managed\n",
+            thousands(c.created),
+            thousands(c.adopted),
+            thousands(c.deleted),
+            thousands(c.stopped_managing)
+        ));
+        s.push_str(&format!(
+            "  members: {} added, {} removed\n",
+            thousands(c.added),
+            thousands(c.removed)
+        ));
+        if c.failed + c.blocked + c.deferred > 0 {
+            s.push_str(&format!(
+                "  not applied: {} failed, {} held back by the failsafe, {} left for the next run\n",
+                thousands(c.failed),
+                thousands(c.blocked),
+                thousands(c.deferred)
+            ));
+        }
+    }
+    if !report.recovery.groups_recovered.is_empty() || report.recovery.pending > 0 {
+        s.push_str(&format!(
+            "  recovered an interrupted run: {} pending change(s), {} group(s) found and recorded as ours\n",
+            thousands(report.recovery.pending),
+            thousands(report.recovery.groups_recovered.len() as u64)
+        ));
+    }
+    s.push_str(&format!(
+        "  managed groups {}, licensed users {}; {} Okta call(s) ({} reads, {} writes) in {:.1} s\n",
+        thousands(report.managed_groups),
+        thousands(report.licensed_users),
+        thousands(report.api_calls.total()),
+        thousands(report.api_calls.reads),
+        thousands(report.api_calls.writes),
+        report.duration_ms as f64 / 1000.0
+    ));
+    if !report.safety.blocked.is_empty() {
+        s.push_str("\nHeld back by the failsafe (nothing applied to these groups):\n");
+        for b in &report.safety.blocked {
+            s.push_str(&format!(
+                "  {}: {}\n",
+                crate::render::escape::terminal(&b.name),
+                b.reason
+            ));
+        }
+    }
+    if let Some(a) = &report.apply {
+        if let Some(h) = &a.halted {
+            s.push_str(&format!("\n{h}\n"));
+        }
+        if !a.failures.is_empty() {
+            s.push_str("\nFailed:\n");
+            for f in a.failures.iter().take(20) {
+                s.push_str(&format!(
+                    "  {}: {}\n",
+                    crate::render::escape::terminal(&f.change),
+                    f.error
+                ));
+            }
+            if a.failures.len() > 20 {
+                s.push_str(&format!(
+                    "  ... and {} more\n",
+                    thousands(a.failures.len() as u64 - 20)
+                ));
+            }
+        }
+    }
+    s
+}
+
+/// `json!` helper kept for the daemon's board: a one-line summary of a report.
+pub fn report_summary(report: &SyncReport) -> serde_json::Value {
+    json!({
+        "status": report.status.as_str(),
+        "commit": report.commit,
+        "managed_groups": report.managed_groups,
+        "licensed_users": report.licensed_users,
+        "api_calls": report.api_calls.total(),
+        "duration_ms": report.duration_ms,
+    })
 }

@@ -10,7 +10,8 @@
 
 mod counting;
 mod report;
-// mod run; (enabled once okta::observe::observe exists)
+mod run;
 
 pub use counting::Counting;
 pub use report::{ReconcileError, SyncOptions, SyncReport};
+pub use run::{Prepared, ReinitReport, apply_saved, prepare, reinit, sync};
