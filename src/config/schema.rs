@@ -35,6 +35,30 @@ pub fn to_file_text(schema: &Value) -> String {
 mod tests {
     use super::*;
 
+    /// `schema/*.schema.json` are exactly what the raw types generate. Regenerate with
+    /// `DYNGROUPS_BLESS=1 cargo test --lib config::schema`.
+    #[test]
+    fn committed_schemas_are_in_step_with_the_types() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("schema");
+        for (name, schema) in [
+            ("instance.schema.json", instance_schema()),
+            ("rules.schema.json", rules_schema()),
+        ] {
+            let want = to_file_text(&schema);
+            let path = dir.join(name);
+            if std::env::var_os("DYNGROUPS_BLESS").is_some() {
+                std::fs::create_dir_all(&dir).unwrap();
+                std::fs::write(&path, &want).unwrap();
+            }
+            let have = std::fs::read_to_string(&path).unwrap_or_default();
+            assert!(
+                have == want,
+                "{} is out of step with src/config/raw.rs: run DYNGROUPS_BLESS=1 cargo test --lib config::schema",
+                path.display()
+            );
+        }
+    }
+
     #[test]
     fn schemas_forbid_unknown_keys_and_require_the_essentials() {
         let i = instance_schema();

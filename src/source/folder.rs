@@ -107,10 +107,12 @@ fn take(path: &Path, rel: &str, tree: &mut ConfigTree) -> Result<(), SourceError
         }
     };
     if meta.file_type().is_symlink() {
-        tree.skipped.insert(rel.to_string(), "is a symbolic link; config files must be regular files (git stores links, not their targets)".to_string());
+        tree.skipped.insert(rel.to_string(), "this file is a symbolic link; config files must be regular files (git stores links, not their targets)".to_string());
     } else if !meta.is_file() {
-        tree.skipped
-            .insert(rel.to_string(), "is not a regular file".to_string());
+        tree.skipped.insert(
+            rel.to_string(),
+            "this is not a regular file; config files must be regular files".to_string(),
+        );
     } else if meta.len() > MAX_FILE_BYTES {
         tree.skipped.insert(rel.to_string(), too_large(meta.len()));
     } else {

@@ -308,7 +308,7 @@ fn take(
     if mode.is_link() {
         out.skipped.insert(
             path.to_string(),
-            "is a symbolic link; config files must be regular files".to_string(),
+            "this file is a symbolic link; config files must be regular files (git stores links, not their targets)".to_string(),
         );
         return Ok(());
     }
