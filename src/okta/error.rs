@@ -17,7 +17,9 @@ pub enum OktaError {
         causes: Vec<String>,
     },
     /// Still rate limited after every retry we allow ourselves.
-    #[error("{method} {path}: still rate limited by Okta after {attempts} attempts (bucket {bucket})")]
+    #[error(
+        "{method} {path}: still rate limited by Okta after {attempts} attempts (bucket {bucket})"
+    )]
     RateLimited {
         method: String,
         path: String,
@@ -29,6 +31,15 @@ pub enum OktaError {
     Transport {
         method: String,
         url: String,
+        detail: String,
+    },
+    /// The connection could not even be opened (wrong domain, emulator not running, network down), after retries.
+    #[error("could not reach Okta at {base_url}: {hint} ({method} {path}: {detail})")]
+    Unreachable {
+        method: String,
+        path: String,
+        base_url: String,
+        hint: String,
         detail: String,
     },
     /// Okta answered something we could not read.
@@ -63,7 +74,11 @@ impl OktaError {
             code: body.error_code,
             summary: body.error_summary,
             error_id: body.error_id,
-            causes: body.error_causes.into_iter().map(|c| c.error_summary).collect(),
+            causes: body
+                .error_causes
+                .into_iter()
+                .map(|c| c.error_summary)
+                .collect(),
         }
     }
 
@@ -94,5 +109,21 @@ impl OktaError {
 
     pub fn is_unauthorized(&self) -> bool {
         self.status() == Some(401)
+    }
+
+    /// Okta's `errorId` (quote it to Okta support), when Okta sent one.
+    pub fn error_id(&self) -> Option<&str> {
+        match self {
+            OktaError::Api { error_id, .. } if !error_id.is_empty() => Some(error_id),
+            _ => None,
+        }
+    }
+
+    /// Okta could not be reached at all or the connection kept failing (not an answer from Okta).
+    pub fn is_transport(&self) -> bool {
+        matches!(
+            self,
+            OktaError::Transport { .. } | OktaError::Unreachable { .. }
+        )
     }
 }
