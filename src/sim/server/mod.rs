@@ -229,12 +229,20 @@ fn base_of(headers: &HeaderMap, fallback: &str) -> String {
         .unwrap_or_else(|| fallback.to_string())
 }
 
-/// The credential presented: (token, is it an SSWS/Bearer header at all).
+/// The credential presented. Okta's Python SDK v3 sends `SSWS<token>` without a space, which Okta
+/// accepts, so the space is optional here too.
 fn credential(headers: &HeaderMap) -> Option<String> {
     let v = headers.get("authorization")?.to_str().ok()?.trim();
-    let (scheme, token) = v.split_once(' ')?;
-    (scheme.eq_ignore_ascii_case("SSWS") || scheme.eq_ignore_ascii_case("Bearer"))
-        .then(|| token.trim().to_string())
+    for scheme in ["SSWS", "Bearer"] {
+        if v.len() > scheme.len()
+            && v.is_char_boundary(scheme.len())
+            && v[..scheme.len()].eq_ignore_ascii_case(scheme)
+        {
+            let token = v[scheme.len()..].trim();
+            return (!token.is_empty()).then(|| token.to_string());
+        }
+    }
+    None
 }
 
 async fn handle(shared: Arc<Shared>, kill: Arc<Notify>, req: Request<Body>) -> Response<Body> {
