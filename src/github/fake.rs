@@ -216,8 +216,8 @@ fn ok_json(status: StatusCode, value: Value) -> Response {
         .into_response()
 }
 
-/// Records the request and checks the token; `Err` is the 401 to send.
-fn admit(state: &Shared, method: &Method, uri: &Uri, headers: &HeaderMap) -> Result<(), Response> {
+/// Records the request and checks the token; `Some` is the 401 to send.
+fn admit(state: &Shared, method: &Method, uri: &Uri, headers: &HeaderMap) -> Option<Response> {
     let mut s = state.lock().unwrap_or_else(|e| e.into_inner());
     s.requests.push(format!("{method} {uri}"));
     let auth = headers
@@ -229,9 +229,9 @@ fn admit(state: &Shared, method: &Method, uri: &Uri, headers: &HeaderMap) -> Res
         .or_else(|| auth.strip_prefix("token "))
         .unwrap_or("");
     if token.is_empty() || token != s.token {
-        return Err(error(StatusCode::UNAUTHORIZED, "Bad credentials", ""));
+        return Some(error(StatusCode::UNAUTHORIZED, "Bad credentials", ""));
     }
-    Ok(())
+    None
 }
 
 fn user_json(base: &str, login: &str) -> Value {
@@ -287,9 +287,9 @@ fn comment_json(base: &str, c: &FakeComment) -> Value {
 }
 
 /// The `body` of a create/update request, or the 422 GitHub sends.
-fn request_body(bytes: &Bytes, doc: &str) -> Result<String, Response> {
+fn request_body(bytes: &Bytes, doc: &str) -> Result<String, Box<Response>> {
     let v: Value = serde_json::from_slice(bytes)
-        .map_err(|_| error(StatusCode::BAD_REQUEST, "Problems parsing JSON", doc))?;
+        .map_err(|_| Box::new(error(StatusCode::BAD_REQUEST, "Problems parsing JSON", doc)))?;
     let body = v.get("body").and_then(Value::as_str).ok_or_else(|| {
         error(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -298,7 +298,7 @@ fn request_body(bytes: &Bytes, doc: &str) -> Result<String, Response> {
         )
     })?;
     if body.chars().count() > BODY_LIMIT_CHARS {
-        return Err(too_long(doc));
+        return Err(Box::new(too_long(doc)));
     }
     Ok(body.to_string())
 }
@@ -311,7 +311,7 @@ async fn list_comments(
     uri: Uri,
     headers: HeaderMap,
 ) -> Response {
-    if let Err(r) = admit(&state, &method, &uri, &headers) {
+    if let Some(r) = admit(&state, &method, &uri, &headers) {
         return r;
     }
     let per_page: usize = q
@@ -372,12 +372,12 @@ async fn create_comment(
     bytes: Bytes,
 ) -> Response {
     let doc = "create-an-issue-comment";
-    if let Err(r) = admit(&state, &method, &uri, &headers) {
+    if let Some(r) = admit(&state, &method, &uri, &headers) {
         return r;
     }
     let body = match request_body(&bytes, doc) {
         Ok(b) => b,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let mut s = state.lock().unwrap_or_else(|e| e.into_inner());
     if s.forbid_writes {
@@ -413,7 +413,7 @@ async fn get_comment(
     uri: Uri,
     headers: HeaderMap,
 ) -> Response {
-    if let Err(r) = admit(&state, &method, &uri, &headers) {
+    if let Some(r) = admit(&state, &method, &uri, &headers) {
         return r;
     }
     let s = state.lock().unwrap_or_else(|e| e.into_inner());
@@ -432,12 +432,12 @@ async fn update_comment(
     bytes: Bytes,
 ) -> Response {
     let doc = "update-an-issue-comment";
-    if let Err(r) = admit(&state, &method, &uri, &headers) {
+    if let Some(r) = admit(&state, &method, &uri, &headers) {
         return r;
     }
     let body = match request_body(&bytes, doc) {
         Ok(b) => b,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let mut s = state.lock().unwrap_or_else(|e| e.into_inner());
     if find(&s, &owner, &repo, id).is_none() {
@@ -469,7 +469,7 @@ async fn delete_comment(
     headers: HeaderMap,
 ) -> Response {
     let doc = "delete-an-issue-comment";
-    if let Err(r) = admit(&state, &method, &uri, &headers) {
+    if let Some(r) = admit(&state, &method, &uri, &headers) {
         return r;
     }
     let mut s = state.lock().unwrap_or_else(|e| e.into_inner());
