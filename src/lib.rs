@@ -15,9 +15,11 @@
 //! - [`github`]: the pull-request comment (octocrab).
 //! - [`daemon`]: the long-running hourly reconciler with `/healthz` and `/metrics`.
 //! - [`sim`]: the Okta emulator (in memory, and over HTTP) used by tests, benchmarks and the demo.
+//! - [`bench`]: `dyngroups bench`, the measured figures (planner sizes, syncs at Okta's rate limits).
 //! - [`cli`]: the command line; each command is a thin wrapper over the modules above.
 
 pub mod apply;
+pub mod bench;
 pub mod cli;
 pub mod config;
 pub mod daemon;

@@ -6,16 +6,17 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+pub mod assess;
 pub mod context;
+pub mod demo;
 pub mod discover;
 pub mod exit;
 pub mod logging;
 pub mod sim;
 pub mod status;
 pub mod sync;
-pub mod validate;
-pub mod assess;
 pub mod test_connection;
+pub mod validate;
 
 pub use context::Globals;
 pub use exit::Exit;
@@ -65,9 +66,16 @@ pub struct Cli {
 }
 
 #[derive(Debug, Clone, clap::Args)]
+#[command(next_help_heading = "Global options")]
 pub struct GlobalArgs {
     /// The config repository: a folder (read as it is on disk unless --rev is given) or a git URL.
-    #[arg(long, global = true, env = "DYNGROUPS_CONFIG", default_value = ".", value_name = "PATH|URL")]
+    #[arg(
+        long,
+        global = true,
+        env = "DYNGROUPS_CONFIG",
+        default_value = ".",
+        value_name = "PATH|URL"
+    )]
     pub config: String,
     /// Branch, tag or commit of the config repository to read.
     #[arg(long, global = true, env = "DYNGROUPS_REV", value_name = "REV")]
@@ -118,6 +126,10 @@ pub enum Command {
     /// The Okta emulator: serve it, or generate a synthetic org.
     #[command(subcommand)]
     Sim(sim::SimCommand),
+    /// The newcomer's first run: an Okta emulator with a demo org, then validate, assess, sync, change, sync.
+    Demo(demo::Args),
+    /// Benchmarks: planner at 10k/100k/1M users, syncs at Okta's rate limits; prints a table and writes JSON.
+    Bench(crate::bench::Args),
 }
 
 /// Runs the command line and returns the process exit code.
@@ -125,7 +137,10 @@ pub fn main() -> i32 {
     let cli = Cli::parse();
     logging::init(&cli.globals);
     crate::tls::install_crypto_provider();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: could not start the async runtime: {e}");
@@ -149,5 +164,7 @@ async fn run(g: &Globals, command: Command) -> anyhow::Result<Exit> {
         Command::Status(a) => status::status(g, &a).await,
         Command::Groups(a) => status::groups(g, &a).await,
         Command::Sim(c) => sim::run(g, c).await,
+        Command::Demo(a) => demo::run(g, &a).await,
+        Command::Bench(a) => crate::bench::run(&a).map(|()| Exit::Success),
     }
 }

@@ -1,0 +1,127 @@
+//! `dyngroups bench`: measured figures, never asserted in tests. Planner runs at several org sizes (each in
+//! its own child process, so peak memory is that run's alone) and syncs against the emulator on the
+//! Workforce rate-limit profile with a time scale; prints one table and writes a JSON file.
+
+pub mod memory;
+pub mod planner;
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use anyhow::Context;
+use serde::Serialize;
+
+/// One row of the table (and of the JSON file).
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct Row {
+    pub run: String,
+    pub users: usize,
+    /// API calls per rate-limit bucket.
+    pub calls: std::collections::BTreeMap<String, u64>,
+    /// The fewest calls any correct tool could make for this run.
+    pub lower_bound_calls: u64,
+    pub wall_seconds: f64,
+    /// Seconds the calls need at the buckets' allowed rates (the physical limit), in emulated time.
+    pub rate_limit_bound_seconds: f64,
+    /// wall / rate-limit bound (1.0 = at the limit).
+    pub ratio: Option<f64>,
+    pub http_429: u64,
+    pub peak_rss_mib: f64,
+    pub note: String,
+}
+
+#[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Example:\n  dyngroups bench --out bench.json\n  dyngroups bench --planner-users 10000,100000,1000000 --sync-users 0"
+)]
+pub struct Args {
+    /// Org sizes for the planner runs (comma-separated).
+    #[arg(long, value_delimiter = ',', default_value = "10000,100000,1000000")]
+    pub planner_users: Vec<usize>,
+    /// Where to write the JSON figures.
+    #[arg(long, default_value = "bench.json")]
+    pub out: PathBuf,
+    /// Internal: run one planner size in this process and print its figures as JSON.
+    #[arg(long, hide = true)]
+    pub planner_only: Option<usize>,
+}
+
+pub fn run(args: &Args) -> anyhow::Result<()> {
+    if let Some(n) = args.planner_only {
+        let f = planner::run(n);
+        println!("{}", serde_json::to_string(&f)?);
+        return Ok(());
+    }
+    let mut rows = Vec::new();
+    for &n in &args.planner_users {
+        eprintln!("bench: planner, {n} users ...");
+        rows.push(planner_row(n)?);
+    }
+    print_table(&rows);
+    let json = serde_json::json!({"format_version": 1, "machine": machine(), "runs": rows});
+    std::fs::write(&args.out, serde_json::to_string_pretty(&json)?)
+        .with_context(|| format!("writing {}", args.out.display()))?;
+    println!("figures written to {}", args.out.display());
+    Ok(())
+}
+
+fn planner_row(users: usize) -> anyhow::Result<Row> {
+    let exe = std::env::current_exe().context("finding the dyngroups binary")?;
+    let out = Command::new(exe)
+        .args(["bench", "--planner-only", &users.to_string()])
+        .output()
+        .context("running the planner benchmark child")?;
+    if !out.status.success() {
+        anyhow::bail!(
+            "planner benchmark at {users} users failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let f: serde_json::Value =
+        serde_json::from_slice(&out.stdout).context("reading the planner figures")?;
+    let num = |k: &str| f.get(k).and_then(|v| v.as_f64()).unwrap_or(0.0);
+    Ok(Row {
+        run: format!("planner, 5 rules ({} groups)", num("groups") as u64),
+        users,
+        wall_seconds: num("plan_seconds"),
+        peak_rss_mib: num("peak_rss") / 1048576.0,
+        note: format!(
+            "org alone {:.0} MiB; planning added {:.0} MiB",
+            num("rss_before") / 1048576.0,
+            (num("peak_rss") - num("rss_before")).max(0.0) / 1048576.0
+        ),
+        ..Row::default()
+    })
+}
+
+fn machine() -> serde_json::Value {
+    let cpus = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(0);
+    serde_json::json!({"cpus": cpus, "os": std::env::consts::OS, "arch": std::env::consts::ARCH})
+}
+
+pub fn print_table(rows: &[Row]) {
+    println!(
+        "{:<44} {:>9} {:>9} {:>9} {:>9} {:>10} {:>7} {:>5} {:>9}  note",
+        "run", "users", "calls", "lower", "wall s", "limit s", "ratio", "429s", "peak MiB"
+    );
+    for r in rows {
+        let calls: u64 = r.calls.values().sum();
+        println!(
+            "{:<44} {:>9} {:>9} {:>9} {:>9.2} {:>10.1} {:>7} {:>5} {:>9.0}  {}",
+            r.run,
+            r.users,
+            calls,
+            r.lower_bound_calls,
+            r.wall_seconds,
+            r.rate_limit_bound_seconds,
+            r.ratio
+                .map(|x| format!("{x:.2}"))
+                .unwrap_or_else(|| "-".into()),
+            r.http_429,
+            r.peak_rss_mib,
+            r.note
+        );
+    }
+}
