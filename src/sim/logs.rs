@@ -21,6 +21,20 @@ pub struct LogParams {
     pub limit: Option<u32>,
 }
 
+/// Okta's OpenAPI declares most LogEvent fields non-nullable, so unknown values are left out rather than null.
+fn strip_nulls(v: Value) -> Value {
+    match v {
+        Value::Object(m) => Value::Object(
+            m.into_iter()
+                .filter(|(_, v)| !v.is_null())
+                .map(|(k, v)| (k, strip_nulls(v)))
+                .collect(),
+        ),
+        Value::Array(a) => Value::Array(a.into_iter().map(strip_nulls).collect()),
+        other => other,
+    }
+}
+
 fn cursor_of(published: &Value, seq: u64) -> String {
     let ms = published
         .as_str()
@@ -66,7 +80,7 @@ impl Org {
             "request": {"ipChain": [{"ip": "127.0.0.1", "geographicalContext": null, "version": "V4", "source": null}]},
             "target": targets,
         });
-        self.logs.push((seq, ev));
+        self.logs.push((seq, strip_nulls(ev)));
     }
 
     /// Events in publication order. Without `until` (polling), `next` is always given, as Okta does.

@@ -121,6 +121,7 @@ fn base_property(name: &str, title: &str, perm: &str, extra: &str) -> Value {
         "permissions".into(),
         json!([{"principal": "SELF", "action": perm}]),
     );
+    p.insert("master".into(), json!({"type": "PROFILE_MASTER"}));
     let _ = name;
     Value::Object(p)
 }
@@ -151,6 +152,8 @@ pub fn custom_property(name: &str, decl: &Value) -> Value {
     p.entry("scope").or_insert(json!("NONE"));
     p.entry("permissions")
         .or_insert(json!([{"principal": "SELF", "action": perm}]));
+    p.entry("master")
+        .or_insert(json!({"type": "PROFILE_MASTER"}));
     Value::Object(p)
 }
 

@@ -1,6 +1,7 @@
 //! Integration tests: sim. The emulator's Okta semantics in memory and over HTTP, and its fidelity to
 //! Okta (the Python SDK, the OpenAPI description, recorded responses).
 
+mod cli;
 mod inmemory;
 mod openapi;
 mod protocol;
@@ -17,6 +18,7 @@ pub async fn call(
     token: Option<&str>,
     body: Option<&Value>,
 ) -> (u16, HeaderMap, Value) {
+    dyngroups::tls::install_crypto_provider();
     let client = reqwest::Client::new();
     let m = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
     let mut rb = client.request(m, url);

@@ -95,7 +95,7 @@ fn kind(v: &Value) -> &'static str {
 
 /// Fields that depend on the org's data or features, not on the API's shape.
 fn data_dependent(path: &str) -> bool {
-    let p = path;
+    let p = path.trim_start_matches("[].");
     (p.starts_with("profile.")
         && !matches!(
             p,
