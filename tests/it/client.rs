@@ -313,3 +313,388 @@ fn the_recorded_429_waits_reset_minus_date_plus_one_second() {
         }
     );
 }
+
+// ---------------------------------------------------------------------------------------------------------
+// Over HTTP against the emulator.
+
+use std::time::Duration;
+
+use dyngroups::okta::api::{GroupQuery, OktaApi};
+use dyngroups::okta::client::{
+    Bucket, ClientOptions, Credentials, OAuthSettings, OktaClient, RetryPolicy as Policy,
+};
+use dyngroups::okta::model::{GroupProfile, UserStatus};
+use dyngroups::secret::Secret;
+use dyngroups::sim::Emulator;
+use dyngroups::sim::faults::Faults;
+use dyngroups::sim::server::ServerOptions;
+
+use super::support;
+
+const TEST_PUB: &str = include_str!("../../src/okta/client/testdata/test-rsa-pub.pem");
+const TEST_KEY: &str = include_str!("../../src/okta/client/testdata/test-rsa-key.pem");
+
+/// Fast retries so that the failure tests take milliseconds.
+fn quick_options() -> ClientOptions {
+    ClientOptions {
+        retry: Policy {
+            base_backoff: Duration::from_millis(20),
+            max_backoff: Duration::from_millis(100),
+            ..Policy::default()
+        },
+        ..ClientOptions::default()
+    }
+}
+
+fn client(base: &str, token: &str, options: ClientOptions) -> OktaClient {
+    OktaClient::new(base, Credentials::ApiToken(Secret::new(token)), options).unwrap()
+}
+
+fn big_org(users: usize) -> Emulator {
+    Emulator::from_seed(dyngroups::sim::generate::generate(users, 7)).unwrap()
+}
+
+#[tokio::test]
+async fn thousands_of_users_over_many_small_pages() {
+    let emu = big_org(2500);
+    let active = emu
+        .users()
+        .iter()
+        .filter(|u| u.status == UserStatus::Active)
+        .count();
+    assert!(active > 1000, "the generated org has {active} active users");
+    let server = support::serve(&emu).await;
+    let c = client(
+        &server.base_url,
+        "emulator-token",
+        ClientOptions {
+            users_page_limit: Some(50),
+            ..quick_options()
+        },
+    );
+    let users = c.list_active_users().await.unwrap();
+    assert_eq!(users.len(), active);
+    assert!(users.iter().all(|u| u.status == UserStatus::Active));
+    let ids: std::collections::HashSet<&str> = users.iter().map(|u| u.id.as_str()).collect();
+    assert_eq!(ids.len(), active, "no user twice");
+    let pages = active.div_ceil(50) as u64;
+    assert_eq!(c.stats().calls_to(Bucket::Users), pages);
+    assert_eq!(server.counters().requests, pages);
+    assert_eq!(c.stats().retries, 0);
+}
+
+#[tokio::test]
+async fn a_429_mid_listing_waits_until_reset_then_succeeds() {
+    let emu = big_org(600);
+    let active = emu
+        .users()
+        .iter()
+        .filter(|u| u.status == UserStatus::Active)
+        .count();
+    // a one-second window so that the wait is short
+    let server = support::serve_with(
+        &emu,
+        ServerOptions {
+            time_scale: 60.0,
+            ..ServerOptions::default()
+        },
+    )
+    .await;
+    server.set_faults(Faults {
+        fail_nth: Some(3),
+        path_prefix: Some("/api/v1/users".into()),
+        ..Faults::default()
+    });
+    let c = client(
+        &server.base_url,
+        "emulator-token",
+        ClientOptions {
+            users_page_limit: Some(100),
+            rate_window: Duration::from_secs(1),
+            ..quick_options()
+        },
+    );
+    let users = c.list_active_users().await.unwrap();
+    assert_eq!(users.len(), active);
+    let pages = active.div_ceil(100) as u64;
+    let s = c.stats();
+    assert_eq!(s.rate_limited, 1);
+    assert_eq!(s.retries, 1);
+    assert_eq!(s.calls_to(Bucket::Users), pages + 1);
+    // Reset - Date is whole seconds (1 or 2) capped at the one-second window, plus 1/60 of it as margin
+    assert_eq!(s.rate_limit_wait_ms, 1016);
+    assert!(s.retry_wait_ms >= 1016, "slept {} ms", s.retry_wait_ms);
+    let counters = server.counters();
+    assert_eq!(counters.injected_429, 1);
+    assert_eq!(counters.requests, pages + 1);
+}
+
+#[tokio::test]
+async fn a_5xx_burst_is_retried_until_it_passes() {
+    let emu = support::emulator(support::SMALL_ORG);
+    let server = support::serve(&emu).await;
+    server.set_faults(Faults {
+        error_rate: 1.0,
+        error_status: 503,
+        path_prefix: Some("/api/v1/groups".into()),
+        ..Faults::default()
+    });
+    let c = client(&server.base_url, "emulator-token", quick_options());
+    let call = tokio::spawn({
+        let c = c.clone();
+        async move { c.list_groups(&GroupQuery::default()).await }
+    });
+    // end the burst after exactly three failures (the client backs off >= 10 ms between attempts)
+    while server.counters().injected_5xx < 3 {
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    server.clear_faults();
+    let groups = call.await.unwrap().unwrap();
+    assert_eq!(groups.len(), 3);
+    let s = c.stats();
+    assert_eq!(server.counters().injected_5xx, 3);
+    assert_eq!(s.server_errors, 3);
+    assert_eq!(s.retries, 3);
+    assert_eq!(s.calls_to(Bucket::Groups), 4);
+}
+
+#[tokio::test]
+async fn endless_5xx_gives_up_after_the_bounded_attempts_with_okta_fields() {
+    let emu = support::emulator(support::SMALL_ORG);
+    let server = support::serve(&emu).await;
+    server.set_faults(Faults {
+        error_rate: 1.0,
+        error_status: 500,
+        ..Faults::default()
+    });
+    let c = client(&server.base_url, "emulator-token", quick_options());
+    let e = c.user_schema().await.unwrap_err();
+    assert_eq!(e.status(), Some(500));
+    assert_eq!(e.code(), Some("E0000009"));
+    assert!(e.error_id().is_some_and(|id| id.starts_with("oae")));
+    assert_eq!(server.counters().injected_5xx, 5);
+    assert_eq!(c.stats().retries, 4);
+}
+
+#[tokio::test]
+async fn dropped_connections_are_retried_for_reads_but_not_for_creates() {
+    let emu = support::emulator(support::SMALL_ORG);
+    let server = support::serve(&emu).await;
+    server.set_faults(Faults {
+        drop_rate: 1.0,
+        ..Faults::default()
+    });
+    let c = client(&server.base_url, "emulator-token", quick_options());
+    let e = c.list_users(None).await.unwrap_err();
+    assert!(e.is_transport(), "{e}");
+    assert_eq!(server.counters().dropped, 5);
+    assert_eq!(c.stats().transport_errors, 5);
+
+    // a create whose connection dropped may have happened: not sent again
+    server.reset_counters();
+    let profile = GroupProfile {
+        name: "department_new".into(),
+        description: None,
+        extra: Default::default(),
+    };
+    let e = c.create_group(&profile).await.unwrap_err();
+    assert!(e.is_transport(), "{e}");
+    assert_eq!(server.counters().dropped, 1);
+
+    // drops that stop: the read succeeds
+    server.reset_counters();
+    let call = tokio::spawn({
+        let c = c.clone();
+        async move { c.list_users(None).await }
+    });
+    while server.counters().dropped < 2 {
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    server.clear_faults();
+    let users = call.await.unwrap().unwrap();
+    assert_eq!(
+        users.len(),
+        2,
+        "the plain listing omits the DEPROVISIONED user"
+    );
+    assert_eq!(server.counters().dropped, 2);
+}
+
+#[tokio::test]
+async fn a_token_missing_a_scope_gets_403_with_the_code_and_no_retry() {
+    let emu = support::emulator(support::SMALL_ORG);
+    let server = support::serve(&emu).await;
+    let c = client(&server.base_url, "read-only-token", quick_options());
+    let group = c.find_groups_by_name("department_sales").await.unwrap();
+    assert_eq!(group.len(), 1);
+    let user = emu.user("ana@example.com").unwrap();
+    server.reset_counters();
+    let e = c.add_member(&group[0].id, &user.id).await.unwrap_err();
+    assert!(e.is_forbidden(), "{e}");
+    assert_eq!(e.code(), Some("E0000006"));
+    assert!(e.error_id().is_some());
+    assert_eq!(server.counters().requests, 1, "a 403 is never retried");
+    assert!(
+        emu.member_logins(&group[0].id)
+            .iter()
+            .all(|l| l != "ana@example.com")
+    );
+}
+
+#[tokio::test]
+async fn a_bad_token_gets_401_once_and_the_token_never_shows() {
+    let emu = support::emulator(support::SMALL_ORG);
+    let server = support::serve(&emu).await;
+    let c = client(&server.base_url, "00WRONGSECRET", quick_options());
+    let e = c.list_users(None).await.unwrap_err();
+    assert!(e.is_unauthorized(), "{e}");
+    assert_eq!(e.code(), Some("E0000011"));
+    assert_eq!(server.counters().requests, 1);
+    let shown = format!(
+        "{e} {e:?} {c:?} {}",
+        serde_json::to_string(&c.stats()).unwrap()
+    );
+    assert!(!shown.contains("WRONGSECRET"));
+}
+
+#[tokio::test]
+async fn reads_and_writes_do_what_they_say() {
+    let emu = support::emulator(support::SMALL_ORG);
+    let server = support::serve(&emu).await;
+    let c = client(&server.base_url, "emulator-token", quick_options());
+    let app = c
+        .list_groups(&GroupQuery {
+            filter: Some(r#"type eq "APP_GROUP""#.into()),
+            ..GroupQuery::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(app.len(), 1);
+    assert_eq!(app[0].profile.name, "location_zurich");
+    let schema = c.user_schema().await.unwrap();
+    assert!(
+        schema
+            .definitions
+            .base
+            .properties
+            .contains_key("department")
+    );
+
+    let created = c
+        .create_group(&GroupProfile {
+            name: "department_engineering".into(),
+            description: Some("from profile.department".into()),
+            extra: Default::default(),
+        })
+        .await
+        .unwrap();
+    let ana = emu.user("ana@example.com").unwrap();
+    let bo = emu.user("bo@example.com").unwrap();
+    c.add_member(&created.id, &ana.id).await.unwrap();
+    c.add_member(&created.id, &bo.id).await.unwrap();
+    c.remove_member(&created.id, &bo.id).await.unwrap();
+    let members = c.list_group_members(&created.id).await.unwrap();
+    assert_eq!(
+        members.iter().map(|u| u.id.as_str()).collect::<Vec<_>>(),
+        vec![ana.id.as_str()]
+    );
+    let updated = c
+        .update_group(
+            &created.id,
+            &GroupProfile {
+                name: "department_engineering".into(),
+                description: Some("new words".into()),
+                extra: Default::default(),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(updated.profile.description.as_deref(), Some("new words"));
+    let since_filter = c
+        .list_groups(&GroupQuery {
+            filter: Some(r#"lastMembershipUpdated gt "2000-01-01T00:00:00.000Z""#.into()),
+            ..GroupQuery::default()
+        })
+        .await
+        .unwrap();
+    assert!(since_filter.iter().any(|g| g.id == created.id));
+    c.delete_group(&created.id).await.unwrap();
+    let e = c.get_group(&created.id).await.unwrap_err();
+    assert!(e.is_not_found());
+    assert_eq!(e.code(), Some("E0000007"));
+    let logs = c.list_logs(&Default::default()).await.unwrap();
+    assert!(
+        logs.iter()
+            .any(|l| l.event_type == "group.user_membership.add")
+    );
+    let s = c.stats();
+    assert_eq!(s.retries, 0);
+    assert_eq!(s.total_calls, server.counters().requests);
+}
+
+#[tokio::test]
+async fn oauth_token_is_fetched_once_and_reused() {
+    let seed = format!(
+        "{}\noauth_clients:\n  - client_id: 0oatest\n    scopes: [okta.users.read, okta.groups.read, okta.groups.manage, okta.schemas.read]\n    public_key_pem: |\n{}",
+        support::SMALL_ORG.trim_end(),
+        TEST_PUB
+            .lines()
+            .map(|l| format!("      {l}\n"))
+            .collect::<String>()
+    );
+    let emu = support::emulator(&seed);
+    let server = support::serve(&emu).await;
+    let oauth = |scopes: Vec<String>| {
+        OktaClient::new(
+            &server.base_url,
+            Credentials::PrivateKeyJwt(OAuthSettings {
+                client_id: "0oatest".into(),
+                private_key_pem: Secret::new(TEST_KEY),
+                key_id: None,
+                scopes,
+            }),
+            quick_options(),
+        )
+        .unwrap()
+    };
+    let c = oauth(vec![]);
+    let users = c.list_active_users().await.unwrap();
+    assert_eq!(users.len(), 2);
+    let groups = c.list_groups(&GroupQuery::default()).await.unwrap();
+    c.user_schema().await.unwrap();
+    let s = c.stats();
+    assert_eq!(
+        s.calls_to(Bucket::OAuthToken),
+        1,
+        "one token for three calls"
+    );
+    assert_eq!(server.counters().by_bucket.get("token").copied(), Some(1));
+    // a token that was not granted groups.manage cannot write
+    let read_only = oauth(vec!["okta.users.read".into(), "okta.groups.read".into()]);
+    let e = read_only
+        .add_member(&groups[0].id, &users[0].id)
+        .await
+        .unwrap_err();
+    assert!(e.is_forbidden(), "{e}");
+    assert!(!format!("{e:?} {read_only:?}").contains("PRIVATE KEY"));
+}
+
+#[tokio::test]
+async fn an_emulator_that_is_not_running_says_so() {
+    // a port nothing listens on
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let base = format!("http://127.0.0.1:{port}");
+    let c = client(&base, "emulator-token", quick_options());
+    let e = c.list_users(None).await.unwrap_err().to_string();
+    assert!(
+        e.starts_with(&format!(
+            "could not reach Okta at {base}: is `dyngroups sim serve` running?"
+        )),
+        "{e}"
+    );
+    assert_eq!(c.stats().transport_errors, 5);
+}

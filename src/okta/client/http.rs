@@ -176,11 +176,9 @@ impl Inner {
                     Err((kind, e)) => return Err(self.transport_error(&method, &url, kind, &e)),
                 },
                 Decision::Retry { after, reason } => {
-                    // Waits computed from Okta's clock run at the emulator's speed when it is faster.
-                    let after = match reason {
-                        RetryReason::RateLimited => after.div_f64(self.pacer.time_scale()),
-                        _ => after,
-                    };
+                    if reason == RetryReason::RateLimited {
+                        self.counters.rate_limit_wait(after);
+                    }
                     tracing::debug!(
                         method = %method,
                         path = %path,

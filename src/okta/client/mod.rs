@@ -57,8 +57,8 @@ pub struct ClientOptions {
     /// Whole-request timeout.
     pub request_timeout: Duration,
     pub connect_timeout: Duration,
-    /// How much faster than real time the server's clock runs (the emulator's `time_scale`); 1.0 for Okta.
-    pub time_scale: f64,
+    /// Length of a rate-limit window: 60 s at Okta; `60 s / time_scale` for the emulator run with a time scale.
+    pub rate_window: Duration,
     /// `limit` for user listings (Okta's maximum is 200).
     pub users_page_limit: Option<u32>,
     /// `limit` for group member listings (`None` = Okta's default, 1000).
@@ -76,7 +76,7 @@ impl Default for ClientOptions {
             retry: RetryPolicy::default(),
             request_timeout: Duration::from_secs(60),
             connect_timeout: Duration::from_secs(10),
-            time_scale: 1.0,
+            rate_window: Duration::from_secs(60),
             users_page_limit: Some(200),
             members_page_limit: None,
             groups_page_limit: None,
@@ -130,8 +130,14 @@ impl OktaClient {
         let pacer = pacing::Pacer::new(
             options.bucket_share_percent,
             options.max_concurrency,
-            options.time_scale,
+            options.rate_window,
         );
+        let mut retry = options.retry.clone();
+        if pacer.window() < Duration::from_secs(60) {
+            // A shortened window (emulator): a 429 never needs more than one window, and the margin shrinks too.
+            retry.max_reset_wait = retry.max_reset_wait.min(pacer.window());
+            retry.reset_margin = retry.reset_margin.min(pacer.window() / 60);
+        }
         Ok(OktaClient {
             inner: Arc::new(Inner {
                 http,
@@ -139,7 +145,7 @@ impl OktaClient {
                 auth,
                 pacer,
                 counters: Default::default(),
-                retry: options.retry.clone(),
+                retry,
             }),
             options: Arc::new(options),
         })

@@ -98,10 +98,29 @@ pub(crate) struct BucketState {
     remaining: Option<u64>,
     /// When the window resets, on our monotonic clock (already includes the safety margin).
     reset_at: Option<Instant>,
+    /// The raw `X-Rate-Limit-Reset` of the window we know: constant within a window, larger for a later one.
+    reset_epoch: Option<i64>,
     /// Requests sent and not answered yet.
     in_flight: u64,
     /// When the last request of this bucket was let go.
     last_sent: Option<Instant>,
+}
+
+/// Bucket windows and the clock margin: Okta's windows last 60 s; the emulator can shorten them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Window {
+    pub length: Duration,
+    /// Slack for one-way latency and whole-second headers: 1 s for a 60 s window.
+    pub margin: Duration,
+}
+
+impl Window {
+    pub fn new(length: Duration) -> Window {
+        Window {
+            length,
+            margin: length / 60,
+        }
+    }
 }
 
 impl BucketState {
@@ -131,32 +150,43 @@ impl BucketState {
         }
     }
 
-    fn observe(
-        &mut self,
-        rate: &RateHeaders,
-        received: Instant,
-        time_scale: f64,
-        margin: Duration,
-    ) {
+    /// Takes in the headers of an answer to a request sent at `sent` and received at `received`.
+    ///
+    /// The window's end is estimated from `Reset - Date` (Okta's clock; whole seconds, so up to ~2 s late),
+    /// and, when this was the window's first request (`remaining == limit - 1`), more precisely as
+    /// `sent + window length`: a window starts at its first request.
+    fn observe(&mut self, rate: &RateHeaders, sent: Instant, received: Instant, window: Window) {
         if rate.limit == Some(0) {
             return; // a concurrency 429 says nothing about the per-minute bucket
         }
         let (Some(limit), Some(remaining)) = (rate.limit, rate.remaining) else {
             return;
         };
-        let reset_at = rate
+        let mut reset_at = rate
             .reset_after()
-            .map(|d| received + (d + margin).div_f64(time_scale.max(1e-6)));
-        let same_window = matches!((self.reset_at, reset_at), (Some(a), Some(b))
-            if a.max(b) - a.min(b) < Duration::from_millis(500).div_f64(time_scale.max(1e-6)));
+            .map(|d| received + d.min(window.length) + window.margin);
+        if remaining + 1 == limit {
+            let precise = sent + window.length + window.margin;
+            reset_at = Some(reset_at.map_or(precise, |r| r.min(precise)));
+        }
         self.limit = Some(limit);
-        if same_window {
-            // Answers may arrive out of order: the smallest remaining is the latest truth.
-            self.remaining = Some(self.remaining.map_or(remaining, |r| r.min(remaining)));
-            self.reset_at = self.reset_at.max(reset_at);
-        } else if reset_at >= self.reset_at || self.reset_at.is_some_and(|r| r <= received) {
-            self.remaining = Some(remaining);
-            self.reset_at = reset_at;
+        match (rate.reset, self.reset_epoch) {
+            // An answer from a window that has already ended: nothing to learn.
+            (Some(new), Some(old)) if new < old => {}
+            // The same window: answers may arrive out of order, the smallest remaining is the latest truth.
+            (Some(new), Some(old)) if new == old => {
+                self.remaining = Some(self.remaining.map_or(remaining, |r| r.min(remaining)));
+                self.reset_at = match (self.reset_at, reset_at) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                };
+            }
+            // A new window (or the first we hear of).
+            _ => {
+                self.remaining = Some(remaining);
+                self.reset_at = reset_at;
+                self.reset_epoch = rate.reset;
+            }
         }
     }
 }
@@ -175,8 +205,7 @@ pub struct BucketSnapshot {
 #[derive(Debug)]
 pub struct Pacer {
     share: f64,
-    time_scale: f64,
-    margin: Duration,
+    window: Window,
     semaphore: Arc<Semaphore>,
     buckets: Mutex<BTreeMap<Bucket, BucketState>>,
 }
@@ -188,25 +217,28 @@ pub struct Permit {
     pub bucket: Bucket,
     /// Time spent waiting for this permit.
     pub waited: Duration,
+    /// When the request was let go.
+    pub sent: Instant,
 }
 
 impl Pacer {
     /// `share_percent` of each bucket may be used (clamped to 1..=100); at most `max_concurrency` requests in
-    /// flight (clamped to 1..=75); `time_scale` > 1 when talking to an emulator whose clock runs faster.
-    pub fn new(share_percent: f64, max_concurrency: usize, time_scale: f64) -> Pacer {
+    /// flight (clamped to 1..=75); `window` is the length of a rate-limit window (60 s at Okta; shorter for an
+    /// emulator with a time scale).
+    pub fn new(share_percent: f64, max_concurrency: usize, window: Duration) -> Pacer {
         let share = if share_percent.is_finite() {
             share_percent.clamp(1.0, 100.0) / 100.0
         } else {
             0.9
         };
+        let window = if window.is_zero() {
+            Duration::from_secs(60)
+        } else {
+            window
+        };
         Pacer {
             share,
-            time_scale: if time_scale.is_finite() && time_scale > 0.0 {
-                time_scale
-            } else {
-                1.0
-            },
-            margin: Duration::from_secs(1),
+            window: Window::new(window),
             semaphore: Arc::new(Semaphore::new(
                 max_concurrency.clamp(1, OKTA_MAX_CONCURRENCY),
             )),
@@ -214,8 +246,9 @@ impl Pacer {
         }
     }
 
-    pub fn time_scale(&self) -> f64 {
-        self.time_scale
+    /// The length of a rate-limit window.
+    pub fn window(&self) -> Duration {
+        self.window.length
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<Bucket, BucketState>> {
@@ -256,6 +289,7 @@ impl Pacer {
                     _slot: slot,
                     bucket,
                     waited,
+                    sent: now,
                 };
             }
             tokio::time::sleep(delay).await;
@@ -268,7 +302,7 @@ impl Pacer {
         let state = buckets.entry(permit.bucket).or_default();
         state.in_flight = state.in_flight.saturating_sub(1);
         if let Some(rate) = rate {
-            state.observe(rate, Instant::now(), self.time_scale, self.margin);
+            state.observe(rate, permit.sent, Instant::now(), self.window);
         }
     }
 
@@ -340,17 +374,24 @@ mod tests {
     }
 
     fn rate(limit: u64, remaining: u64, reset_in: i64) -> RateHeaders {
+        okta(limit, remaining, 1_000_000 + reset_in, 1_000_000)
+    }
+
+    /// Headers as Okta sends them: `reset` and `date` in whole epoch seconds of Okta's clock.
+    fn okta(limit: u64, remaining: u64, reset: i64, date: i64) -> RateHeaders {
         RateHeaders {
             limit: Some(limit),
             remaining: Some(remaining),
-            reset: Some(1_000_000 + reset_in),
-            date: Some(1_000_000),
+            reset: Some(reset),
+            date: Some(date),
         }
     }
 
+    const MINUTE: Duration = Duration::from_secs(60);
+
     #[tokio::test(start_paused = true)]
     async fn sends_freely_while_more_than_half_the_share_is_left() {
-        let pacer = Pacer::new(50.0, 4, 1.0);
+        let pacer = Pacer::new(50.0, 4, MINUTE);
         let p = pacer.acquire(Bucket::Groups).await;
         // limit 100 at 50 %: 50 allowed; 98 remaining = 48 usable > 25
         pacer.observe(p, Some(&rate(100, 98, 59)));
@@ -363,27 +404,27 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn spreads_the_rest_over_the_window_then_waits_for_reset() {
-        let pacer = Pacer::new(50.0, 4, 1.0);
+        let pacer = Pacer::new(50.0, 4, MINUTE);
         let p = pacer.acquire(Bucket::Groups).await;
         // 60 remaining of 100, 50 reserved for others: 10 usable over 59 + 1 (margin) = 60 s -> one per 6 s.
-        pacer.observe(p, Some(&rate(100, 60, 59)));
+        pacer.observe(p, Some(&okta(100, 60, 1_000_059, 1_000_000)));
         let t0 = Instant::now();
         let p = pacer.acquire(Bucket::Groups).await;
         // the first one was just sent: wait one interval from it
         assert_eq!(Instant::now() - t0, Duration::from_secs(6));
-        pacer.observe(p, Some(&rate(100, 59, 53)));
+        pacer.observe(p, Some(&okta(100, 59, 1_000_059, 1_000_006)));
         // 9 usable over the 54 s left: one every 6 s again
         let t1 = Instant::now();
         let p = pacer.acquire(Bucket::Groups).await;
         assert_eq!(Instant::now() - t1, Duration::from_secs(6));
         // nothing usable: wait for the reset (+1 s margin), which was 48 s away
-        pacer.observe(p, Some(&rate(100, 50, 47)));
+        pacer.observe(p, Some(&okta(100, 50, 1_000_059, 1_000_012)));
         let t2 = Instant::now();
         let p = pacer.acquire(Bucket::Groups).await;
         assert_eq!(Instant::now() - t2, Duration::from_secs(48));
         assert_eq!(p.waited, Duration::from_secs(48));
         // a fresh window: free again
-        pacer.observe(p, Some(&rate(100, 99, 60)));
+        pacer.observe(p, Some(&okta(100, 99, 1_000_120, 1_000_060)));
         let t3 = Instant::now();
         let _p = pacer.acquire(Bucket::Groups).await;
         assert_eq!(Instant::now(), t3);
@@ -391,7 +432,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_429_blocks_the_whole_bucket_until_reset_but_not_other_buckets() {
-        let pacer = Pacer::new(100.0, 4, 1.0);
+        let pacer = Pacer::new(100.0, 4, MINUTE);
         let p = pacer.acquire(Bucket::Groups).await;
         pacer.observe(p, Some(&rate(500, 0, 9)));
         let t = Instant::now();
@@ -406,14 +447,30 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn time_scale_shrinks_header_derived_waits() {
-        let pacer = Pacer::new(100.0, 4, 60.0);
+    async fn a_short_window_caps_whole_second_header_estimates() {
+        // the emulator at 60x: one-second windows, but Reset/Date in whole real seconds
+        let pacer = Pacer::new(100.0, 4, Duration::from_secs(1));
         let p = pacer.acquire(Bucket::Groups).await;
-        pacer.observe(p, Some(&rate(500, 0, 59)));
+        pacer.observe(p, Some(&rate(500, 0, 2)));
         let t = Instant::now();
         let _p = pacer.acquire(Bucket::Groups).await;
-        // (59 + 1) emulated seconds at 60x = 1 s
-        assert_eq!(Instant::now() - t, Duration::from_secs(1));
+        // tokio's timer rounds up to the millisecond
+        let waited = Instant::now() - t;
+        let expected = Duration::from_secs(1) + Duration::from_secs(1) / 60;
+        assert!(
+            waited >= expected && waited < expected + Duration::from_millis(2),
+            "{waited:?}"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_first_answer_of_a_window_dates_the_window_precisely() {
+        let pacer = Pacer::new(100.0, 4, Duration::from_secs(1));
+        let p = pacer.acquire(Bucket::Groups).await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        // remaining = limit - 1: this request opened the window, which ends 1 s after it was sent
+        pacer.observe(p, Some(&rate(500, 499, 2)));
+        assert_eq!(pacer.snapshot()[&Bucket::Groups].resets_in_ms, Some(916));
     }
 
     #[test]
@@ -423,6 +480,7 @@ mod tests {
             limit: Some(10),
             remaining: Some(3),
             reset_at: Some(now + Duration::from_secs(30)),
+            reset_epoch: None,
             in_flight: 3,
             last_sent: None,
         };
@@ -443,7 +501,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn concurrency_is_capped() {
-        let pacer = Arc::new(Pacer::new(100.0, 200, 1.0));
+        let pacer = Arc::new(Pacer::new(100.0, 200, MINUTE));
         let mut held = Vec::new();
         for _ in 0..OKTA_MAX_CONCURRENCY {
             held.push(pacer.acquire(Bucket::Users).await);
@@ -457,14 +515,22 @@ mod tests {
     }
 
     #[test]
-    fn out_of_order_answers_keep_the_lowest_remaining() {
+    fn out_of_order_and_stale_answers() {
         let now = Instant::now();
+        let w = Window::new(MINUTE);
         let mut s = BucketState::default();
-        s.observe(&rate(500, 400, 30), now, 1.0, Duration::from_secs(1));
-        s.observe(&rate(500, 410, 30), now, 1.0, Duration::from_secs(1));
+        s.observe(&rate(500, 400, 30), now, now, w);
+        s.observe(&rate(500, 410, 30), now, now, w);
         assert_eq!(s.remaining, Some(400));
         // a concurrency 429 changes nothing
-        s.observe(&rate(0, 0, 30), now, 1.0, Duration::from_secs(1));
+        s.observe(&rate(0, 0, 30), now, now, w);
         assert_eq!((s.limit, s.remaining), (Some(500), Some(400)));
+        // a late answer from the previous window changes nothing
+        s.observe(&rate(500, 3, 10), now, now, w);
+        assert_eq!(s.remaining, Some(400));
+        // the next window replaces everything
+        s.observe(&rate(500, 490, 90), now, now, w);
+        assert_eq!(s.remaining, Some(490));
+        assert_eq!(s.reset_at, Some(now + Duration::from_secs(61)));
     }
 }

@@ -33,6 +33,9 @@ pub struct ClientStats {
     pub retry_wait_ms: u64,
     /// The two waits together, in ms.
     pub waited_ms: u64,
+    /// The waits decided after 429s (`Reset - Date` + margin, capped at one window), in ms: what the client meant
+    /// to wait, where `retry_wait_ms` is what the sleeps took.
+    pub rate_limit_wait_ms: u64,
     /// What Okta last told us about each bucket.
     pub buckets: BTreeMap<String, BucketSnapshot>,
 }
@@ -73,6 +76,7 @@ pub(crate) struct Counters {
     retries: AtomicU64,
     pacing_wait_us: AtomicU64,
     retry_wait_us: AtomicU64,
+    rate_limit_wait_us: AtomicU64,
 }
 
 impl Counters {
@@ -97,6 +101,10 @@ impl Counters {
         self.retries.fetch_add(1, Ordering::Relaxed);
         self.retry_wait_us
             .fetch_add(waited.as_micros() as u64, Ordering::Relaxed);
+    }
+    pub fn rate_limit_wait(&self, decided: Duration) {
+        self.rate_limit_wait_us
+            .fetch_add(decided.as_micros() as u64, Ordering::Relaxed);
     }
     pub fn paced(&self, waited: Duration) {
         self.pacing_wait_us
@@ -124,6 +132,7 @@ impl Counters {
             pacing_wait_ms: pacing,
             retry_wait_ms: retry,
             waited_ms: pacing + retry,
+            rate_limit_wait_ms: self.rate_limit_wait_us.load(Ordering::Relaxed) / 1000,
             buckets: buckets
                 .into_iter()
                 .map(|(b, s)| (b.as_str().to_string(), s))
