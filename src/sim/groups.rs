@@ -93,12 +93,9 @@ fn check_profile(p: &GroupProfile) -> Result<(), ApiError> {
 impl Org {
     /// An OKTA_GROUP other than `except` already has this name (compared case-insensitively).
     fn name_taken(&self, name: &str, except: Option<&str>) -> bool {
-        let lower = name.to_lowercase();
-        self.groups.values().any(|g| {
-            g.group.group_type == GroupType::OktaGroup
-                && Some(g.group.id.as_str()) != except
-                && g.group.profile.name.to_lowercase() == lower
-        })
+        self.okta_names
+            .get(&name.to_lowercase())
+            .is_some_and(|gid| Some(gid.as_str()) != except)
     }
 
     /// Inserts a group of any type (seeds, tests); OKTA_GROUP names must be unique.
@@ -147,6 +144,10 @@ impl Org {
         self.seqs.insert(id.clone(), seq);
         self.group_order.insert(seq, id.clone());
         let target = group_target(&group);
+        if group_type == GroupType::OktaGroup {
+            self.okta_names
+                .insert(group.profile.name.to_lowercase(), id.clone());
+        }
         self.groups.insert(
             id.clone(),
             GroupRec {
@@ -294,9 +295,14 @@ impl Org {
         let mut target = group_target(&rec.group);
         target["changeDetails"] = json!({"from": {"name": rec.group.profile.name, "description": rec.group.profile.description},
                                          "to": {"name": profile.name, "description": profile.description}});
-        rec.group.profile = profile;
+        let old_name = std::mem::replace(&mut rec.group.profile, profile)
+            .name
+            .to_lowercase();
+        let new_name = rec.group.profile.name.to_lowercase();
         rec.group.last_updated = Some(now);
         let g = rec.group.clone();
+        self.okta_names.remove(&old_name);
+        self.okta_names.insert(new_name, gid.to_string());
         self.log(
             "group.profile.update",
             "Update Okta group profile",
@@ -317,6 +323,10 @@ impl Org {
         }
         if let Some(rec) = self.groups.remove(gid) {
             self.group_order.remove(&rec.seq);
+            if rec.group.group_type == GroupType::OktaGroup {
+                self.okta_names
+                    .remove(&rec.group.profile.name.to_lowercase());
+            }
             for uid in rec.members.values() {
                 if let Some(u) = self.users.get_mut(uid) {
                     u.groups.remove(gid);

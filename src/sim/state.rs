@@ -95,6 +95,8 @@ pub struct Org {
     pub(crate) seqs: HashMap<String, u64>,
     pub(crate) groups: HashMap<String, GroupRec>,
     pub(crate) group_order: BTreeMap<u64, String>,
+    /// Lower-cased OKTA_GROUP name -> group id (names are unique among OKTA_GROUPs).
+    pub(crate) okta_names: HashMap<String, String>,
     pub tokens: HashMap<String, TokenInfo>,
     pub oauth_clients: Vec<SeedOauthClient>,
     pub custom_schema: IndexMap<String, Value>,
@@ -124,6 +126,7 @@ impl Org {
             seqs: HashMap::new(),
             groups: HashMap::new(),
             group_order: BTreeMap::new(),
+            okta_names: HashMap::new(),
             tokens,
             oauth_clients: Vec::new(),
             custom_schema: IndexMap::new(),

@@ -207,7 +207,10 @@ impl Org {
         check_schema: bool,
         what: &str,
     ) -> Result<(), ApiError> {
-        if has_4_byte_chars(&Value::Object(profile.clone())) {
+        if profile
+            .iter()
+            .any(|(k, v)| k.chars().any(|c| c.len_utf8() >= 4) || has_4_byte_chars(v))
+        {
             return Err(ApiError::validation(
                 what,
                 "profile: characters outside the Basic Multilingual Plane (4-byte UTF-8) are not supported",

@@ -226,3 +226,25 @@ fn seeds_round_trip_and_bad_seeds_are_named() {
     let emu = Emulator::from_seed(generated).unwrap();
     assert_eq!(emu.users().len(), 300);
 }
+
+#[tokio::test]
+async fn renames_keep_okta_group_names_unique() {
+    let emu = emulator(SMALL_ORG);
+    let a = emu.create_group(&profile("a")).await.unwrap();
+    let b = emu.create_group(&profile("b")).await.unwrap();
+    assert_eq!(
+        emu.update_group(&b.id, &profile("A"))
+            .await
+            .unwrap_err()
+            .code(),
+        Some("E0000001")
+    );
+    emu.update_group(&a.id, &profile("a2")).await.unwrap();
+    emu.update_group(&b.id, &profile("a")).await.unwrap();
+    emu.delete_group(&b.id).await.unwrap();
+    emu.create_group(&profile("a")).await.unwrap();
+    assert_eq!(
+        emu.create_group(&profile("a2")).await.unwrap_err().code(),
+        Some("E0000001")
+    );
+}
