@@ -1,1 +1,124 @@
-//! Reads the org into the planner's input (`OrgView`) through any `OktaApi`. (Being built: see issue 5.)
+//! Reads the org into the planner's input (`OrgView`) through any `OktaApi`, with the fewest calls that are
+//! still correct:
+//!
+//! - one listing of ACTIVE users (`search=status eq "ACTIVE"`), keeping only the profile attributes rules read;
+//! - one listing of every group (Okta pages groups 10,000 at a time, so this is one call for most orgs, and
+//!   far cheaper than one `search=profile.name eq` per computed name; it also sees APP_GROUP and BUILT_IN
+//!   groups and case variants, which collision detection needs);
+//! - member listings only for the groups the plan works on: groups the store manages, and groups whose name
+//!   (case-insensitively) is one the rules compute. These run concurrently; the client paces itself.
+//!
+//! Members that the ACTIVE listing did not return (DEPROVISIONED, SUSPENDED, ... or just activated) are added
+//! to the view with their status, so the planner can apply its status rules to them.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+
+use futures::stream::{self, StreamExt, TryStreamExt};
+
+use super::api::{GroupQuery, OktaApi};
+use super::error::OktaError;
+use super::model::User;
+use crate::config::model::Config;
+use crate::plan::model::{OrgGroup, OrgUser, OrgView, Remembered};
+use crate::plan::naming;
+
+pub const ACTIVE_USERS_SEARCH: &str = r#"status eq "ACTIVE""#;
+
+pub async fn observe(
+    api: &dyn OktaApi,
+    config: &Config,
+    remembered: &Remembered,
+) -> Result<OrgView, OktaError> {
+    let attrs: BTreeSet<&str> = config.rules.iter().map(|r| r.attribute.as_str()).collect();
+    let all_groups = GroupQuery::default();
+    let (users, groups) = futures::try_join!(
+        api.list_users(Some(ACTIVE_USERS_SEARCH)),
+        api.list_groups(&all_groups)
+    )?;
+    let mut users: Vec<OrgUser> = users.into_iter().map(|u| org_user(u, &attrs)).collect();
+    let names = computed_names(config, &users);
+    let groups: Vec<OrgGroup> = groups
+        .into_iter()
+        .map(|g| OrgGroup {
+            id: g.id,
+            name: g.profile.name,
+            group_type: g.group_type,
+            description: g.profile.description,
+        })
+        .collect();
+    let wanted: Vec<String> = groups
+        .iter()
+        .filter(|g| remembered.groups.contains_key(&g.id) || names.contains(&g.name.to_lowercase()))
+        .map(|g| g.id.clone())
+        .collect();
+    let concurrency = config.instance.budget.max_concurrency.max(1);
+    let listed: Vec<(String, Vec<User>)> = stream::iter(wanted)
+        .map(|id: String| async move {
+            let members = api.list_group_members(&id).await?;
+            Ok::<_, OktaError>((id, members))
+        })
+        .buffer_unordered(concurrency)
+        .try_collect()
+        .await?;
+    let mut seen: HashSet<String> = users.iter().map(|u| u.id.clone()).collect();
+    let mut members = BTreeMap::new();
+    for (gid, list) in listed {
+        let mut ids = BTreeSet::new();
+        for u in list {
+            ids.insert(u.id.clone());
+            if !seen.contains(&u.id) {
+                seen.insert(u.id.clone());
+                users.push(org_user(u, &attrs));
+            }
+        }
+        members.insert(gid, ids);
+    }
+    Ok(OrgView {
+        users,
+        groups,
+        members,
+    })
+}
+
+fn org_user(u: User, attrs: &BTreeSet<&str>) -> OrgUser {
+    let mut profile = u.profile;
+    let attributes = attrs
+        .iter()
+        .filter_map(|a| profile.remove(*a).map(|v| (a.to_string(), v)))
+        .collect();
+    OrgUser {
+        id: u.id,
+        status: u.status,
+        attributes,
+    }
+}
+
+/// Lower-cased names every rule computes from the users' values (each distinct raw value normalized once).
+fn computed_names(config: &Config, users: &[OrgUser]) -> HashSet<String> {
+    let sep = config.instance.policies.separator;
+    let mut names = HashSet::new();
+    for rule in &config.rules {
+        let aliases: HashMap<&str, &str> = rule
+            .aliases
+            .iter()
+            .flat_map(|(c, raws)| raws.iter().map(move |r| (r.as_str(), c.as_str())))
+            .collect();
+        let mut done: HashSet<String> = HashSet::new();
+        for u in users {
+            let Ok(raws) = naming::raw_values(u.attributes.get(&rule.attribute)) else {
+                continue;
+            };
+            for raw in raws {
+                if done.contains(raw.as_ref()) {
+                    continue;
+                }
+                let canonical = aliases.get(raw.as_ref()).copied().unwrap_or(raw.as_ref());
+                if let Ok(name) = naming::group_name(&rule.prefix, sep, canonical) {
+                    names.insert(name.to_lowercase());
+                }
+                done.insert(raw.into_owned());
+            }
+        }
+    }
+    names
+}

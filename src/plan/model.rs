@@ -300,11 +300,11 @@ pub struct Plan {
     pub actions: Vec<Action>,
     pub warnings: Vec<Warning>,
     pub summary: Summary,
-    /// The per-user state to record once every action has been applied, as a CHANGE SET over
-    /// `Remembered::user_groups` (a full snapshot of a million users would not fit the memory budget):
-    /// rule -> user -> group names to record; an empty set means "forget this user's entry for this rule".
-    /// Entries not listed are unchanged. Only rules that are applied (enabled, instance enabled) appear.
-    /// A rule of `Remembered::user_groups` that is not in `rules` was removed from the config: when the
-    /// instance is enabled, the store drops its whole per-user state (with its StopManaging actions).
+    /// The per-user state to record once every action has been applied: rule -> user -> group names.
+    /// A rule is listed only when its state changes (a no-change sync carries nothing, which keeps a
+    /// million-user plan small); a listed rule carries its whole state after the plan, and a user listed
+    /// with an empty set is forgotten. Only rules that are applied (enabled, instance enabled) appear.
+    /// A rule of `Remembered::user_groups` that is not in `rules` was removed from the config: the store
+    /// drops its state together with its groups (StopManaging).
     pub user_groups_after: UserGroupsSnapshot,
 }

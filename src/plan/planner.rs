@@ -239,7 +239,11 @@ pub fn plan(config: &Config, org: &OrgView, remembered: &Remembered) -> Plan {
                 &users,
             );
             if !delta.is_empty() {
-                user_groups_after.insert(rule_id.clone(), delta);
+                // A rule whose state changes is written out in full (unchanged entries too), so the store
+                // can replace the rule's state; forgotten users stay listed with an empty set.
+                let mut full = rem.cloned().unwrap_or_default();
+                full.extend(delta);
+                user_groups_after.insert(rule_id.clone(), full);
             }
         }
         if let Some(w) = checks::high_cardinality(&rule_id, &plans) {

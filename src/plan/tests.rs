@@ -206,16 +206,21 @@ fn respect_manual_full_table() {
 }
 
 #[test]
-fn user_state_delta_records_changes_only() {
+fn user_state_of_a_changed_rule_is_written_in_full() {
     let p = scenario(MembershipPolicy::Enforce);
     let delta = &p.user_groups_after[RULE];
-    // u1, u2 unchanged; u3 (gone) forgotten; u4 moved; u5 new; u6 (suspended) kept; u9 unchanged.
+    // u1, u2 unchanged; u3 (gone) forgotten; u4 moved; u5 new; u6 (suspended) kept; u9 unchanged:
+    // the rule changed, so its whole state is listed.
     assert_eq!(
         delta,
         &BTreeMap::from([
+            ("u1".to_string(), set(&["department_sales"])),
+            ("u2".to_string(), set(&["department_sales"])),
             ("u3".to_string(), BTreeSet::new()),
             ("u4".to_string(), set(&["department_sales"])),
             ("u5".to_string(), set(&["department_sales"])),
+            ("u6".to_string(), set(&["department_sales"])),
+            ("u9".to_string(), set(&["department_eng"])),
         ])
     );
     assert_eq!(
