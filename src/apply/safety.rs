@@ -114,7 +114,11 @@ pub fn check(plan: &Plan, limits: &SafetyLimits) -> SafetyReport {
     let mut blocked: BTreeMap<String, BlockedGroup> = BTreeMap::new();
     let total_removes: u64 = removes.values().map(|(n, _)| n).sum();
     let total_pct = percent(total_removes, memberships);
-    let total_over = total_removes > 0 && total_pct > limits.max_total_removal_percent;
+    // Like the per-group limit, the total limit only applies from `min_group_size` memberships on: in a tiny
+    // org any single removal is a large share.
+    let total_over = total_removes > 0
+        && memberships >= limits.min_group_size
+        && total_pct > limits.max_total_removal_percent;
     for (name, (n, rule)) in &removes {
         let size = members.get(name).copied().unwrap_or(0);
         let pct = percent(*n, size);

@@ -61,10 +61,10 @@ pub enum ReconcileError {
     Okta {
         what: String,
         #[source]
-        source: OktaError,
+        source: Box<OktaError>,
     },
     #[error(transparent)]
-    Recover(#[from] RecoverError),
+    Recover(#[from] Box<RecoverError>),
     #[error(transparent)]
     Apply(#[from] ApplyError),
     #[error(

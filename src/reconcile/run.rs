@@ -34,7 +34,7 @@ async fn observe(
         .await
         .map_err(|source| ReconcileError::Okta {
             what: "reading the org from Okta".to_string(),
-            source,
+            source: Box::new(source),
         })
 }
 
@@ -44,7 +44,7 @@ pub async fn prepare(
     store: &Store,
     config: &Config,
 ) -> Result<Prepared, ReconcileError> {
-    let mut recovery = recover_before_observe(api, store).await?;
+    let mut recovery = recover_before_observe(api, store).await.map_err(Box::new)?;
     let remembered = store.remembered()?;
     let org = observe(api, config, &remembered).await?;
     let phase2 = recover_after_observe(store, &org)?;
@@ -105,28 +105,29 @@ fn status_of(report: &apply::ApplyReport, safety: &SafetyReport) -> SyncStatus {
     }
 }
 
-fn record_history(
-    store: &Store,
-    kind: &str,
+/// One history entry to write.
+struct Entry<'a> {
+    kind: &'a str,
     status: SyncStatus,
-    commit: Option<&str>,
+    commit: Option<&'a str>,
     counts: SyncCounts,
     calls: ApiCalls,
-    started: Instant,
     message: Option<String>,
-) -> Result<(), ReconcileError> {
+}
+
+fn record_history(store: &Store, entry: Entry<'_>, started: Instant) -> Result<(), ReconcileError> {
     let mut w = store.writer();
     w.history(&SyncRecord {
         at: Utc::now(),
-        kind: kind.to_string(),
-        status,
-        commit: commit.map(str::to_string),
-        counts,
-        api_calls: calls,
+        kind: entry.kind.to_string(),
+        status: entry.status,
+        commit: entry.commit.map(str::to_string),
+        counts: entry.counts,
+        api_calls: entry.calls,
         duration_ms: started.elapsed().as_millis() as u64,
         managed_groups: store.groups()?.len() as u64,
         licensed_users: store.licensed_users()?,
-        message,
+        message: entry.message,
     })?;
     w.commit()?;
     store.flush()?;
@@ -209,16 +210,15 @@ async fn execute(
                 )
             })
         });
-    record_history(
-        store,
+    let entry = Entry {
         kind,
-        report.status,
-        report.commit.as_deref(),
-        applied.counts.clone(),
-        report.api_calls.clone(),
-        started,
+        status: report.status,
+        commit: report.commit.as_deref(),
+        counts: applied.counts.clone(),
+        calls: report.api_calls.clone(),
         message,
-    )?;
+    };
+    record_history(store, entry, started)?;
     report.apply = Some(applied);
     report.duration_ms = started.elapsed().as_millis() as u64;
     Ok(report)
@@ -236,16 +236,15 @@ fn record_failure(
     if matches!(err, ReconcileError::Store(_)) {
         return;
     }
-    let _ = record_history(
-        store,
+    let entry = Entry {
         kind,
-        SyncStatus::Failed,
-        config.commit.as_deref(),
-        SyncCounts::default(),
-        api.calls(),
-        started,
-        Some(err.to_string()),
-    );
+        status: SyncStatus::Failed,
+        commit: config.commit.as_deref(),
+        counts: SyncCounts::default(),
+        calls: api.calls(),
+        message: Some(err.to_string()),
+    };
+    let _ = record_history(store, entry, started);
 }
 
 /// Plan and apply now (`dyngroups sync`, the daemon's hourly run). `dry_run` plans and changes nothing.
@@ -401,18 +400,17 @@ pub async fn reinit(
     let mut w = store.writer();
     w.set_licensed_users(licensed);
     w.commit()?;
-    record_history(
-        store,
-        "reinit",
-        SyncStatus::Success,
-        config.commit.as_deref(),
-        SyncCounts {
+    let entry = Entry {
+        kind: "reinit",
+        status: SyncStatus::Success,
+        commit: config.commit.as_deref(),
+        counts: SyncCounts {
             adopted: report.reclaimed.len() as u64,
             ..Default::default()
         },
-        api.calls(),
-        started,
-        None,
-    )?;
+        calls: api.calls(),
+        message: None,
+    };
+    record_history(store, entry, started)?;
     Ok(report)
 }

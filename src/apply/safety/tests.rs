@@ -87,6 +87,9 @@ fn a_large_group_losing_too_many_members_is_blocked() {
 fn too_many_removals_in_total_block_every_group_losing_members() {
     let limits = SafetyLimits::default();
     let groups = vec![group("a", 100), group("b", 100)];
+    // Below min_group_size memberships in total, the total limit does not apply.
+    let small = vec![group("a", 5), group("b", 5)];
+    assert!(!check(&plan(small, removes("a", 3)), &limits).is_stop());
     let mut actions = removes("a", 25);
     actions.extend(removes("b", 20));
     let report = check(&plan(groups, actions), &limits);
