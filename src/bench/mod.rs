@@ -4,6 +4,7 @@
 
 pub mod memory;
 pub mod planner;
+pub mod sync;
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -38,6 +39,12 @@ pub struct Args {
     /// Org sizes for the planner runs (comma-separated).
     #[arg(long, value_delimiter = ',', default_value = "10000,100000,1000000")]
     pub planner_users: Vec<usize>,
+    /// Users in the generated org for the sync runs (0 skips them).
+    #[arg(long, default_value_t = 10000)]
+    pub sync_users: usize,
+    /// Emulator time scale for the sync runs: 60 makes a rate-limit minute last one second.
+    #[arg(long, default_value_t = 60.0)]
+    pub time_scale: f64,
     /// Where to write the JSON figures.
     #[arg(long, default_value = "bench.json")]
     pub out: PathBuf,
@@ -46,13 +53,24 @@ pub struct Args {
     pub planner_only: Option<usize>,
 }
 
-pub fn run(args: &Args) -> anyhow::Result<()> {
+pub async fn run(args: &Args) -> anyhow::Result<()> {
     if let Some(n) = args.planner_only {
         let f = planner::run(n);
         println!("{}", serde_json::to_string(&f)?);
         return Ok(());
     }
     let mut rows = Vec::new();
+    if args.sync_users > 0 {
+        eprintln!(
+            "bench: syncs of {} users on the Workforce profile, time x{} ...",
+            args.sync_users, args.time_scale
+        );
+        let b = sync::SyncBench {
+            users: args.sync_users,
+            time_scale: args.time_scale,
+        };
+        rows.extend(sync::run(&b).await?);
+    }
     for &n in &args.planner_users {
         eprintln!("bench: planner, {n} users ...");
         rows.push(planner_row(n)?);

@@ -165,6 +165,6 @@ async fn run(g: &Globals, command: Command) -> anyhow::Result<Exit> {
         Command::Groups(a) => status::groups(g, &a).await,
         Command::Sim(c) => sim::run(g, c).await,
         Command::Demo(a) => demo::run(g, &a).await,
-        Command::Bench(a) => crate::bench::run(&a).map(|()| Exit::Success),
+        Command::Bench(a) => crate::bench::run(&a).await.map(|()| Exit::Success),
     }
 }
