@@ -197,8 +197,12 @@ pub fn prefix(value: &str) -> Result<(), String> {
 }
 
 fn suggest_prefix(value: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
     let mut out = String::new();
-    for c in value.chars() {
+    for c in value
+        .nfd()
+        .filter(|c| !unicode_normalization::char::is_combining_mark(*c))
+    {
         if c.is_ascii_alphanumeric() {
             out.push(c.to_ascii_lowercase());
         } else if !out.is_empty() && !out.ends_with('_') {

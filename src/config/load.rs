@@ -69,10 +69,7 @@ pub fn load(tree: &ConfigTree) -> Result<Config, Diagnostics> {
                 INSTANCE_FILE,
                 1,
                 1,
-                format!(
-                    "the config repository is empty ({}): add dyngroups.yaml (the instance file) and rules/*.yaml (see examples/config)",
-                    if tree.origin.is_empty() { "nothing to read" } else { tree.origin.as_str() }
-                ),
+                "the config repository is empty: add dyngroups.yaml (the instance file) and rules/*.yaml (see examples/config)",
             ));
             None
         }
@@ -169,6 +166,14 @@ impl<'a> Doc<'a> {
         }
     }
 
+    /// Records a problem about the whole file, at 1:1.
+    pub fn report_at_start(&self, message: impl Into<String>) {
+        self.count.set(self.count.get() + 1);
+        self.diags
+            .borrow_mut()
+            .push(Diagnostic::new(self.name, 1, 1, message));
+    }
+
     pub fn has_problems(&self) -> bool {
         self.count.get() > 0
     }
@@ -244,16 +249,8 @@ fn parse_file<'a, T: DeserializeOwned>(
     };
     let doc = Doc::new(name, text);
     match (&value, kind) {
-        (Yaml::Null, Kind::Instance) => doc.report(
-            &[],
-            false,
-            "the instance file is empty: add at least `okta: {domain: <your-org>.okta.com}`",
-        ),
-        (Yaml::Null, Kind::Rules) => doc.report(
-            &[],
-            false,
-            "the rule file is empty: add `rules:` with a list of rules, or delete the file",
-        ),
+        (Yaml::Null, Kind::Instance) => doc.report_at_start("the instance file is empty: add at least `okta: {domain: <your-org>.okta.com}`"),
+        (Yaml::Null, Kind::Rules) => doc.report_at_start("the rule file is empty: add `rules:` with a list of rules, or delete the file"),
         (Yaml::Sequence(_), Kind::Rules) => doc.report(
             &[],
             false,

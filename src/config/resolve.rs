@@ -323,14 +323,14 @@ fn check_aliases(doc: &Doc<'_>, base: &[Seg], aliases: &BTreeMap<String, Vec<Str
                     short(alias),
                     short(canonical)
                 ))
-            } else if let Some(first) = seen.get(alias.as_str()) {
-                Some(format!(
-                    "`{}` is already an alias of `{}`; a value can feed only one group: keep one",
-                    short(alias),
-                    short(first)
-                ))
             } else {
-                None
+                seen.get(alias.as_str()).map(|first| {
+                    format!(
+                        "`{}` is already an alias of `{}`; a value can feed only one group: keep one",
+                        short(alias),
+                        short(first)
+                    )
+                })
             };
             if let Some(m) = problem {
                 doc.report(&apath, false, m);

@@ -59,6 +59,12 @@ impl<'a> Walker<'a> {
             return;
         }
         let s = self.resolve(s);
+        if let Some(all) = s.get("allOf").and_then(Json::as_array) {
+            // schemars writes `{description, allOf: [{$ref}]}` for a documented field of a struct type.
+            for sub in all {
+                self.walk(v, sub, path, depth + 1);
+            }
+        }
         if let Some(branches) = s
             .get("anyOf")
             .or_else(|| s.get("oneOf"))
@@ -367,7 +373,18 @@ fn type_message(path: &[Seg], types: &[String], v: &Yaml) -> String {
                 msg.push_str(&format!("; put it in quotes: \"{t}\""));
             }
         }
+        (true, _, Yaml::String(s))
+            if ["yes", "no", "on", "off", "y", "n"].contains(&s.to_ascii_lowercase().as_str()) =>
+        {
+            msg.push_str("; write true or false (yes/no/on/off are text in YAML 1.2)");
+        }
         (_, _, Yaml::Null) => msg.push_str("; give it a value or remove the key"),
+        _ if types.iter().any(|t| t == "array") && text.is_some() => {
+            msg.push_str(&format!(
+                "; write a list, e.g. `[{}]`",
+                text.unwrap_or_default()
+            ));
+        }
         _ if types.iter().any(|t| t == "integer" || t == "number")
             && matches!(v, Yaml::String(_)) =>
         {
