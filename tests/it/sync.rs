@@ -722,3 +722,80 @@ async fn cli_sync_killed_midway_converges_and_the_views_show_it() {
             .all(|g| g["adopted"] == false)
     );
 }
+
+/// `plan --out` then `apply FILE`; `sync --dry-run --detailed-exitcode` says 2 while changes are pending and 0
+/// after; a read-only token changes nothing and fails naming Okta's refusal.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cli_plan_apply_dry_run_exit_codes_and_a_read_only_token() {
+    let seed = format!(
+        "{ORG}tokens:\n  - token: emulator-token\n    scopes: [okta.users.read, okta.groups.read, okta.groups.manage, okta.schemas.read]\n  - token: read-only-token\n    scopes: [okta.users.read, okta.groups.read, okta.schemas.read]\n"
+    );
+    let emu = support::emulator(&seed);
+    let server = support::serve(&emu).await;
+    let url = server.base_url.clone();
+    let config = tempfile::tempdir().unwrap();
+    config_repo(config.path());
+    let state = tempfile::tempdir().unwrap();
+    let (c, s) = (config.path().to_path_buf(), state.path().join("store"));
+    let plan_file = state
+        .path()
+        .join("plan.json")
+        .to_string_lossy()
+        .into_owned();
+    let emu2 = emu.clone();
+    tokio::task::spawn_blocking(move || {
+        let ro = cli(&["sync"], &c, &s, &url)
+            .env("OKTA_API_TOKEN", "read-only-token")
+            .output()
+            .unwrap();
+        assert_eq!(ro.status.code(), Some(1));
+        let err =
+            String::from_utf8_lossy(&ro.stdout).to_string() + &String::from_utf8_lossy(&ro.stderr);
+        assert!(err.contains("403"), "{err}");
+        assert!(
+            emu2.group_by_name("department_sales").is_none(),
+            "nothing changed"
+        );
+
+        let dry = cli(&["sync", "--dry-run", "--detailed-exitcode"], &c, &s, &url)
+            .output()
+            .unwrap();
+        assert_eq!(
+            dry.status.code(),
+            Some(2),
+            "{}",
+            String::from_utf8_lossy(&dry.stderr)
+        );
+        let plan = cli(&["plan", "--out", &plan_file], &c, &s, &url)
+            .output()
+            .unwrap();
+        assert!(
+            plan.status.success(),
+            "{}",
+            String::from_utf8_lossy(&plan.stderr)
+        );
+        let apply = cli(&["apply", &plan_file], &c, &s, &url).output().unwrap();
+        assert!(
+            apply.status.success(),
+            "{}",
+            String::from_utf8_lossy(&apply.stderr)
+        );
+        // Applied once, the same plan is stale now.
+        let again = cli(&["apply", &plan_file], &c, &s, &url).output().unwrap();
+        assert_eq!(again.status.code(), Some(1));
+        assert!(String::from_utf8_lossy(&again.stderr).contains("stale"));
+        let dry = cli(&["sync", "--dry-run", "--detailed-exitcode"], &c, &s, &url)
+            .output()
+            .unwrap();
+        assert_eq!(dry.status.code(), Some(0));
+        let text = cli(&["status"], &c, &s, &url).output().unwrap();
+        let text = String::from_utf8_lossy(&text.stdout).to_string();
+        assert!(
+            text.contains("Managed groups:  3") && text.contains("Licensed users:  4"),
+            "{text}"
+        );
+    })
+    .await
+    .unwrap();
+    assert_eq!(members(&emu, "department_sales"), ["bo", "cy"]);
+}
