@@ -418,3 +418,177 @@ groups:
     );
     assert!(org.users.iter().any(|u| u.status == UserStatus::Suspended));
 }
+
+// ---------------------------------------------------------------------------------------------
+// Scenario fixtures: tests/fixtures/scenarios/<name>/{seed.yaml, config/}, run end to end through the
+// CLI binary against the emulator served over HTTP; text, Markdown and JSON assess output snapshot-tested.
+
+fn scenarios_dir() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/scenarios")
+}
+
+/// Runs `dyngroups <args>` against the served emulator; returns (exit code, stdout, stderr).
+async fn run_cli(
+    base_url: &str,
+    config: &std::path::Path,
+    token: &str,
+    args: &[&str],
+) -> (i32, String, String) {
+    let state = tempfile::tempdir().expect("temp dir");
+    let mut cmd = super::support::bin();
+    cmd.env_clear()
+        .env("OKTA_API_TOKEN", token)
+        .env("HOME", state.path())
+        .env("NO_COLOR", "1")
+        .arg("--config")
+        .arg(config)
+        .arg("--okta-url")
+        .arg(base_url)
+        .arg("--state")
+        .arg(state.path().join("store"))
+        .args(args);
+    let out = tokio::task::spawn_blocking(move || cmd.output())
+        .await
+        .expect("join")
+        .expect("run dyngroups");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn snapshot_settings() -> insta::Settings {
+    let mut s = insta::Settings::clone_current();
+    s.set_snapshot_path(scenarios_dir().join("snapshots"));
+    s.set_prepend_module_to_snapshot(false);
+    s.add_filter(r"127\.0\.0\.1:\d+", "127.0.0.1:[PORT]");
+    s.add_filter(r"sha256:[0-9a-f]{64}", "sha256:[HASH]");
+    s.add_filter(r"00g[0-9A-Za-z]{17}", "[GROUP_ID]");
+    s
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scenario_fixtures_assess_snapshots() {
+    let mut names: Vec<String> = std::fs::read_dir(scenarios_dir())
+        .expect("scenarios dir")
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().join("seed.yaml").is_file())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert!(names.len() >= 2, "scenario fixtures missing: {names:?}");
+    for name in names {
+        let dir = scenarios_dir().join(&name);
+        let emu = Emulator::from_seed_file(&dir.join("seed.yaml")).expect("scenario seed");
+        let server = super::support::serve(&emu).await;
+        for format in ["text", "markdown", "json"] {
+            let (code, stdout, stderr) = run_cli(
+                &server.base_url,
+                &dir.join("config"),
+                "emulator-token",
+                &["--format", format, "assess"],
+            )
+            .await;
+            assert_eq!(code, 0, "{name} {format}: {stderr}");
+            if format == "json" {
+                let v: Value = serde_json::from_str(&stdout).expect("assess JSON");
+                assert_eq!(v["format_version"], 1);
+                for r in v["rules"].as_array().expect("rules") {
+                    for key in [
+                        "attribute",
+                        "prefix",
+                        "groups_total",
+                        "groups",
+                        "adds",
+                        "removes",
+                    ] {
+                        assert!(r.get(key).is_some(), "{name}: rule without {key}");
+                    }
+                }
+                assert!(v["summary"].is_object());
+            }
+            if format == "markdown" {
+                assert!(
+                    !stdout.contains("@example.com"),
+                    "{name}: Markdown must not carry logins or emails"
+                );
+            }
+            snapshot_settings()
+                .bind(|| insta::assert_snapshot!(format!("{name}-assess-{format}"), stdout));
+        }
+        // --detailed-exitcode: these scenarios all have changes pending
+        let (code, _, _) = run_cli(
+            &server.base_url,
+            &dir.join("config"),
+            "emulator-token",
+            &["assess", "--detailed-exitcode"],
+        )
+        .await;
+        assert_eq!(code, 2, "{name}: changes pending");
+        // assess is read-only: nothing changed in the org
+        assert_eq!(
+            emu.to_seed(),
+            Emulator::from_seed_file(&dir.join("seed.yaml"))
+                .unwrap()
+                .to_seed(),
+            "{name}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn read_only_token_assesses_and_test_connection_names_the_missing_permission() {
+    let emu = super::support::emulator(super::support::SMALL_ORG);
+    let server = super::support::serve(&emu).await;
+    let config = scenarios_dir().join("first-sync/config");
+    let (code, stdout, stderr) =
+        run_cli(&server.base_url, &config, "read-only-token", &["assess"]).await;
+    assert_eq!(code, 0, "assess needs no write permission: {stderr}");
+    assert!(stdout.contains("summary:"), "{stdout}");
+    let (code, stdout, _) = run_cli(
+        &server.base_url,
+        &config,
+        "read-only-token",
+        &["--format", "json", "test-connection"],
+    )
+    .await;
+    assert_eq!(code, 1);
+    let v: Value = serde_json::from_str(&stdout).expect("JSON");
+    let verdicts: BTreeMap<String, String> = v["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["check"].as_str().unwrap().to_string(),
+                c["verdict"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(verdicts["groups manage"], "missing", "{verdicts:?}");
+    for ok in [
+        "domain reachable",
+        "credential valid",
+        "users read",
+        "groups read",
+        "schemas read",
+    ] {
+        assert_eq!(verdicts[ok], "ok", "{ok}: {verdicts:?}");
+    }
+    let (code, _, _) = run_cli(
+        &server.base_url,
+        &config,
+        "wrong-token",
+        &["test-connection"],
+    )
+    .await;
+    assert_eq!(code, 1);
+    let (code, stdout, stderr) =
+        run_cli(&server.base_url, &config, "read-only-token", &["discover"]).await;
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stdout.contains("profile.department") && stdout.contains("base"),
+        "{stdout}"
+    );
+}
