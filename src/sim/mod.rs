@@ -5,6 +5,21 @@
 //! - [`emulator::Emulator`]: the cheap-Clone handle implementing `OktaApi` in memory.
 //! - [`server`]: the HTTP face (axum) with auth, pagination, rate limits ([`ratelimit`]) and faults ([`faults`]).
 //! - [`generate`]: synthetic orgs for demos and benchmarks.
+//!
+//! Behaviour a client can rely on (and the assumptions where Okta's behaviour is not recorded):
+//! - Auth: `Authorization: SSWS <token>` (the space is optional, as Okta's Python SDK v3 omits it) or
+//!   `Bearer <token>` from `/oauth2/v1/token` (client credentials + `private_key_jwt`, RS256/384/512 or
+//!   ES256/384, `aud` = `<emulator URL>/oauth2/v1/token`, tokens live 3600 s). Unknown token: 401
+//!   E0000011; missing scope: 403 E0000006. `okta.x.manage` also grants `okta.x.read`.
+//! - Rate limits: `X-Rate-Limit-Limit` is the limit binding this token (with Okta's 50 % per-token share
+//!   in the Workforce profile, e.g. 300 for the 600/min users bucket). `Date` and `X-Rate-Limit-Reset`
+//!   are real epoch seconds even with a time scale: a client waits `Reset - Date + 1` seconds, as
+//!   Okta's SDKs do, and a scaled window (60 s / scale) has passed by then.
+//! - Assumptions: adding an existing member / removing a non-member answers 204 and changes nothing;
+//!   OKTA_GROUP names are unique case-insensitively (APP_GROUPs may share names); `POST /api/v1/users`
+//!   makes ACTIVE users (STAGED with `activate=false`); search results are immediately consistent.
+//! - Admin endpoints (no auth) under `/_sim/`: `faults` (GET/PUT/DELETE, JSON `faults::Faults`),
+//!   `counters` (GET/DELETE, JSON `faults::Counters`), `health`.
 
 pub mod emulator;
 pub mod error;

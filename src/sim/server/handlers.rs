@@ -160,7 +160,24 @@ pub fn dispatch(
             let u = org.create_user(profile, activate, actor)?;
             Ok(Reply::json(user_json(&u, base)))
         }
-        Ep::GetUser(id) => Ok(Reply::json(user_json(&org.get_user(id)?, base))),
+        Ep::GetUser(id) => {
+            let u = org.get_user(id)?;
+            let mut v = user_json(&u, base);
+            let href = |op: &str| json!({"href": format!("{base}/api/v1/users/{}/lifecycle/{op}", u.id), "method": "POST"});
+            let ops: &[&str] = match u.status.as_str() {
+                "ACTIVE" => &["suspend", "deactivate"],
+                "SUSPENDED" => &["unsuspend", "deactivate"],
+                "STAGED" | "PROVISIONED" => &["activate", "deactivate"],
+                "DEPROVISIONED" => &["activate"],
+                _ => &["deactivate"],
+            };
+            if let Some(links) = v.get_mut("_links").and_then(Value::as_object_mut) {
+                for op in ops {
+                    links.insert((*op).to_string(), href(op));
+                }
+            }
+            Ok(Reply::json(v))
+        }
         Ep::UpdateUser { id, replace } => {
             let b = parse_body(body)?;
             let profile = profile_of(&b, "user")?;
