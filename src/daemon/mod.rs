@@ -10,7 +10,9 @@
 //! cleaner) and stops the loop; a second signal aborts the tick (the journal lets the next run recover).
 
 pub mod board;
+pub mod command;
 pub mod http;
+pub mod sync_tick;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -118,6 +120,17 @@ impl Shutdown {
             next = *l;
         });
         next
+    }
+
+    /// Raises shutdown to at least `level` (never lowers it).
+    pub fn request(&self, level: ShutdownLevel) {
+        self.tx.send_if_modified(|l| {
+            let raise = *l < level;
+            if raise {
+                *l = level;
+            }
+            raise
+        });
     }
 
     /// Escalates on every SIGTERM or SIGINT (Ctrl-C), in a background task.

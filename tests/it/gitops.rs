@@ -1,1 +1,393 @@
-//! Integration tests: gitops.
+//! Integration tests: gitops — the PR comment against a fake GitHub API (create once, update after, size
+//! limit, hostile values inert, step summary, fork 403), and the daemon.
+
+use dyngroups::github::client::{GithubClient, RepoRef, Upserted};
+use dyngroups::github::comment::{CommentInput, GITHUB_COMMENT_LIMIT, Limit, render};
+use dyngroups::github::diff::diff_plans;
+use dyngroups::github::fake::{self, FakeOptions, RunningFake};
+use dyngroups::github::publish::publish;
+use dyngroups::plan::model::{
+    GroupPlan, GroupStatus, PLAN_FORMAT_VERSION, Plan, RejectReason, RejectedValue, RulePlan,
+    Summary,
+};
+use dyngroups::secret::Secret;
+use pulldown_cmark::{Event, Options, Parser, Tag, TagEnd};
+
+const TOKEN: &str = "fake-github-token";
+
+async fn github() -> (RunningFake, GithubClient, RepoRef) {
+    let server = fake::spawn(FakeOptions::default())
+        .await
+        .expect("fake GitHub starts");
+    let client = GithubClient::new(&server.base_url, &Secret::new(TOKEN)).expect("client");
+    (server, client, "acme/okta-config".parse().expect("repo"))
+}
+
+fn group(name: &str, values: &[&str], status: GroupStatus, adds: u64) -> GroupPlan {
+    GroupPlan {
+        name: name.into(),
+        values: values.iter().map(|v| v.to_string()).collect(),
+        status,
+        skip_reason: None,
+        okta_id: None,
+        desired_members: adds,
+        current_members: 0,
+        members_after: adds,
+        adds,
+        removes: 0,
+        delete: false,
+    }
+}
+
+fn plan(rules: Vec<(&str, Vec<GroupPlan>)>) -> Plan {
+    let rules: Vec<RulePlan> = rules
+        .into_iter()
+        .map(|(attr, groups)| RulePlan {
+            rule: format!("profile.{attr}:{attr}"),
+            attribute: attr.into(),
+            prefix: attr.into(),
+            enabled: true,
+            adds: groups.iter().map(|g| g.adds).sum(),
+            removes: 0,
+            groups,
+            rejected_values: vec![],
+            users_without_value: 0,
+        })
+        .collect();
+    let groups: u64 = rules.iter().map(|r| r.groups.len() as u64).sum();
+    Plan {
+        format_version: PLAN_FORMAT_VERSION,
+        config_commit: Some("0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c".into()),
+        config_fingerprint: "cfg".into(),
+        okta_fingerprint: "okta".into(),
+        summary: Summary {
+            rules: rules.len() as u64,
+            groups_total: groups,
+            groups_new: groups,
+            adds: rules.iter().map(|r| r.adds).sum(),
+            ..Summary::default()
+        },
+        rules,
+        stop_managing: vec![],
+        actions: vec![],
+        warnings: vec![],
+        user_groups_after: Default::default(),
+    }
+}
+
+fn input<'a>(head: &'a Plan) -> CommentInput<'a> {
+    CommentInput {
+        instance: "prod",
+        head,
+        diff: None,
+        base_label: None,
+    }
+}
+
+#[tokio::test]
+async fn first_run_creates_the_comment_and_the_next_updates_it() {
+    let (server, client, repo) = github().await;
+    let first = plan(vec![(
+        "department",
+        vec![group(
+            "department_engineering",
+            &["Engineering"],
+            GroupStatus::New,
+            2,
+        )],
+    )]);
+    let d1 = publish(&client, &repo, 42, &input(&first), None)
+        .await
+        .expect("first run");
+    assert!(
+        matches!(d1.comment, Some(Upserted::Created { .. })),
+        "{d1:?}"
+    );
+
+    let second = plan(vec![(
+        "department",
+        vec![
+            group(
+                "department_engineering",
+                &["Engineering"],
+                GroupStatus::New,
+                2,
+            ),
+            group("department_sales", &["Sales"], GroupStatus::Adopt, 1),
+        ],
+    )]);
+    let diff = diff_plans(&first, &second);
+    let with_diff = CommentInput {
+        diff: Some(&diff),
+        base_label: Some("main"),
+        ..input(&second)
+    };
+    let d2 = publish(&client, &repo, 42, &with_diff, None)
+        .await
+        .expect("second run");
+    assert!(
+        matches!(d2.comment, Some(Upserted::Updated { .. })),
+        "{d2:?}"
+    );
+
+    let comments = server.comments("acme", "okta-config", 42);
+    assert_eq!(comments.len(), 1, "exactly one comment remains");
+    assert_eq!(comments[0].body, render(&with_diff, Limit::COMMENT));
+    assert!(comments[0].body.contains("`department_sales`"));
+    assert!(
+        comments[0]
+            .body
+            .contains("### What this pull request changes (compared with `main`)")
+    );
+    // a third identical run still leaves one comment, and other PRs are untouched
+    publish(&client, &repo, 42, &with_diff, None)
+        .await
+        .expect("third run");
+    assert_eq!(server.comments("acme", "okta-config", 42).len(), 1);
+    assert!(server.comments("acme", "okta-config", 43).is_empty());
+}
+
+#[tokio::test]
+async fn a_comment_that_would_be_too_long_is_shortened_with_a_note() {
+    let (server, client, repo) = github().await;
+    let groups: Vec<GroupPlan> = (0..4000)
+        .map(|i| {
+            group(
+                &format!("title_{i:05}_{}", "x".repeat(40)),
+                &[&"v".repeat(60)],
+                GroupStatus::New,
+                1,
+            )
+        })
+        .collect();
+    let big = plan(vec![("title", groups)]);
+    let empty = plan(vec![]);
+    let diff = diff_plans(&empty, &big);
+    let inp = CommentInput {
+        diff: Some(&diff),
+        base_label: Some("main"),
+        ..input(&big)
+    };
+    let unshortened = render(&inp, Limit::bytes(usize::MAX));
+    assert!(
+        unshortened.chars().count() > GITHUB_COMMENT_LIMIT,
+        "the test plan must be too big"
+    );
+
+    let d = publish(&client, &repo, 7, &inp, None)
+        .await
+        .expect("the fake (which enforces 65,536) accepts it");
+    assert!(d.comment.is_some());
+    let body = &server.comments("acme", "okta-config", 7)[0].body;
+    assert!(body.chars().count() < GITHUB_COMMENT_LIMIT);
+    assert!(body.encode_utf16().count() <= 60_000, "keeps a margin");
+    assert!(
+        body.contains(
+            "> Shortened to stay under GitHub's 65,536-character comment limit. Left out:"
+        ),
+        "{}",
+        &body[..400]
+    );
+    assert!(body.contains("Run `dyngroups assess --base REV` for the full plan."));
+    // the summary line survives, first
+    assert!(
+        body.lines()
+            .nth(1)
+            .is_some_and(|l| l.starts_with("**dyngroups assess** for `prod`"))
+    );
+    assert_eq!(
+        body.matches("<details>").count(),
+        body.matches("</details>").count()
+    );
+}
+
+const HOSTILE: &[&str] = &[
+    "**bold** _em_ ~~gone~~",
+    "<img src=x onerror=alert(1)>",
+    "</details><details open><summary>pwned",
+    "<!-- hidden -->",
+    "[click me](https://evil.example/a)",
+    "https://evil.example/b",
+    "www.evil.example",
+    "@octocat and @acme/admins",
+    "#1 GH-2 :+1:",
+    "a|b| --- |c",
+    "line1\n# heading\r\n- item",
+    "```\nfenced\n```",
+    "`tick`",
+    "nul\u{0}esc\u{1b}[31mred\u{7f}",
+    "\u{202E}gnp.exe\u{2066}x\u{200F}",
+    "zero\u{200B}width\u{FEFF}",
+    "👩‍💻🏳️‍🌈 𝔘𝔫𝔦",
+    "\\*escaped\\*",
+];
+
+/// Parses GitHub-flavoured Markdown and fails if any hostile value produced structure: HTML other than
+/// ours, links, images, or text outside code that carries the hostile payloads.
+fn assert_inert(body: &str) {
+    let ours = [
+        "<!-- dyngroups:assess",
+        "<details>",
+        "<summary>",
+        "</summary>",
+        "</details>",
+        "<sub>",
+        "</sub>",
+    ];
+    let mut in_code_block = false;
+    for ev in Parser::new_ext(body, Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH) {
+        match &ev {
+            Event::Html(h) | Event::InlineHtml(h) => {
+                let h = h.trim();
+                if h.starts_with("<!-- dyngroups:assess") {
+                    // the marker: one line, one comment, nothing else
+                    assert!(
+                        !h.contains('\n')
+                            && h.matches("-->").count() == 1
+                            && h.matches('<').count() == 1,
+                        "{h:?}"
+                    );
+                    continue;
+                }
+                assert!(
+                    ours.iter().any(|o| h.starts_with(o))
+                        && !h.contains("pwned")
+                        && !h.contains("img"),
+                    "HTML from a value: {h:?}"
+                );
+            }
+            Event::Start(Tag::Link { .. }) | Event::Start(Tag::Image { .. }) => {
+                panic!("link from a value: {ev:?}")
+            }
+            Event::Start(Tag::Strikethrough) => panic!("strikethrough from a value"),
+            Event::Start(Tag::Heading { .. }) | Event::Start(Tag::Item) => {}
+            Event::Start(Tag::CodeBlock(_)) => in_code_block = true,
+            Event::End(TagEnd::CodeBlock) => in_code_block = false,
+            Event::Text(t) if !in_code_block => {
+                for payload in [
+                    "evil",
+                    "octocat",
+                    "acme/admins",
+                    "onerror",
+                    "pwned",
+                    "click me",
+                    "bold",
+                    "fenced",
+                    "heading",
+                ] {
+                    assert!(!t.contains(payload), "{payload:?} outside code: {t:?}");
+                }
+            }
+            _ => {}
+        }
+    }
+    for c in body.chars() {
+        let hidden = (c.is_control() && c != '\n')
+            || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200B}' | '\u{200E}' | '\u{200F}' | '\u{FEFF}');
+        assert!(
+            !hidden,
+            "raw hidden character U+{:04X} in the comment",
+            c as u32
+        );
+    }
+}
+
+#[tokio::test]
+async fn hostile_attribute_values_come_out_inert() {
+    let (server, client, repo) = github().await;
+    let mut groups: Vec<GroupPlan> = HOSTILE
+        .iter()
+        .enumerate()
+        .map(|(i, v)| group(&format!("hostile_{i}"), &[v], GroupStatus::New, 1))
+        .collect();
+    let long = "A".repeat(10_000);
+    groups.push(group("hostile_long", &[&long], GroupStatus::New, 1));
+    // group names and rule parts come from the (untrusted) PR config too
+    groups.push(group("<b>@octocat</b>", &["x"], GroupStatus::New, 1));
+    let mut head = plan(vec![("hostile", groups)]);
+    head.rules[0].rejected_values = vec![RejectedValue {
+        value: "[click me](https://evil.example/r) @octocat".into(),
+        users: 2,
+        reason: RejectReason::NormalizesToNothing,
+    }];
+    let base = plan(vec![]);
+    let diff = diff_plans(&base, &head);
+    let inp = CommentInput {
+        instance: "prod --> <img src=x> @octocat",
+        head: &head,
+        diff: Some(&diff),
+        base_label: Some("main"),
+    };
+    publish(&client, &repo, 9, &inp, None)
+        .await
+        .expect("posted");
+    let body = &server.comments("acme", "okta-config", 9)[0].body;
+    assert_inert(body);
+    // the values are still there to read (as code), the long one cut
+    assert!(body.contains("`` `tick` ``"));
+    assert!(body.contains("\\u{202E}gnp.exe"));
+    assert!(body.contains(&format!("{}…", "A".repeat(80))));
+    assert!(!body.contains(&"A".repeat(81)));
+    assert!(body.contains("👩‍💻🏳️‍🌈"));
+    // no user identifiers of any kind: the plan has none and the comment adds none
+    assert!(!body.contains("00u"));
+}
+
+#[tokio::test]
+async fn the_step_summary_gets_the_assessment() {
+    let (server, client, repo) = github().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let summary = dir.path().join("step_summary.md");
+    std::fs::write(&summary, "earlier step output\n").expect("seed summary");
+    let head = plan(vec![(
+        "department",
+        vec![group("department_ops", &["Ops"], GroupStatus::New, 3)],
+    )]);
+    let d = publish(&client, &repo, 5, &input(&head), Some(&summary))
+        .await
+        .expect("published");
+    assert!(d.summary_written && d.comment.is_some() && d.forbidden.is_none());
+    let text = std::fs::read_to_string(&summary).expect("summary");
+    assert!(
+        text.starts_with("earlier step output\n"),
+        "appended, not replaced"
+    );
+    assert!(text.contains("`department_ops`"));
+    assert_eq!(server.comments("acme", "okta-config", 5).len(), 1);
+}
+
+#[tokio::test]
+async fn a_fork_pull_request_gets_the_step_summary_instead_of_failing() {
+    let (server, client, repo) = github().await;
+    server.set_forbid_writes(true);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let summary = dir.path().join("step_summary.md");
+    let head = plan(vec![(
+        "department",
+        vec![group("department_ops", &["Ops"], GroupStatus::New, 3)],
+    )]);
+    let d = publish(&client, &repo, 5, &input(&head), Some(&summary))
+        .await
+        .expect("403 handled");
+    assert!(d.comment.is_none() && d.summary_written);
+    assert!(
+        d.forbidden
+            .as_deref()
+            .is_some_and(|m| m.contains("Resource not accessible by integration"))
+    );
+    let text = std::fs::read_to_string(&summary).expect("summary");
+    assert!(
+        text.starts_with(
+            "> [!WARNING]\n> dyngroups could not post its comment on acme/okta-config#5"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("pull request from a fork"));
+    assert!(text.contains("`department_ops`"));
+    assert!(server.comments("acme", "okta-config", 5).is_empty());
+    // without a step summary there is nowhere to put it: the 403 is an error
+    let err = publish(&client, &repo, 5, &input(&head), None)
+        .await
+        .expect_err("no fallback");
+    assert!(err.is_forbidden());
+}

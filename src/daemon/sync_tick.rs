@@ -1,0 +1,51 @@
+//! The daemon's real tick: re-read the config repository (a URL is fetched again), then the same
+//! `reconcile::sync` as `dyngroups sync`. The store is opened for the run and dropped after it, so
+//! `dyngroups status` and a manual sync can use it between ticks.
+
+use anyhow::Context as _;
+use async_trait::async_trait;
+
+use super::{Tick, TickReport};
+use crate::cli::Globals;
+use crate::reconcile::{SyncOptions, SyncReport};
+
+pub struct SyncTick {
+    pub globals: Globals,
+    pub options: SyncOptions,
+}
+
+impl SyncTick {
+    /// One full run; also returns the report (tests compare its plan with `assess`).
+    pub async fn run(&self) -> anyhow::Result<(SyncReport, TickReport)> {
+        let g = self.globals.clone();
+        // Reading git is blocking (and fetches a URL): off the async runtime.
+        let cfg = tokio::task::spawn_blocking(move || g.load_config())
+            .await
+            .context("reading the config repository stopped unexpectedly")??;
+        let okta = self.globals.okta(&cfg)?;
+        let report = {
+            let store = self.globals.store(&cfg)?;
+            crate::reconcile::sync(&okta, &store, &cfg, &self.options)
+                .await
+                .with_context(|| format!("syncing instance {}", cfg.instance.name))?
+        };
+        let stats = okta.stats();
+        let tick = TickReport {
+            status: report.status.as_str().to_string(),
+            commit: report.commit.clone(),
+            managed_groups: report.managed_groups,
+            licensed_users: report.licensed_users,
+            api_calls: stats.total_calls,
+            rate_limited: stats.rate_limited + stats.concurrency_limited,
+            changes: report.plan.actions.len() as u64,
+        };
+        Ok((report, tick))
+    }
+}
+
+#[async_trait]
+impl Tick for SyncTick {
+    async fn tick(&self) -> anyhow::Result<TickReport> {
+        Ok(self.run().await?.1)
+    }
+}
