@@ -14,6 +14,15 @@ pub async fn run(g: &Globals, _args: &Args) -> anyhow::Result<Exit> {
     let result = config::load(&tree);
     let out = render(g.format(), &tree, &result);
     println!("{out}");
+    if let (Format::Text, Err(d)) = (g.format(), &result) {
+        // The summary goes to stderr so that stdout holds only `file:line:col: message` lines.
+        eprintln!(
+            "{} problem{} in {}",
+            d.len(),
+            if d.len() == 1 { "" } else { "s" },
+            tree.origin
+        );
+    }
     Ok(if result.is_ok() {
         Exit::Success
     } else {
@@ -81,11 +90,6 @@ pub fn render(
             }
             s
         }
-        (Format::Text, Err(d)) => format!(
-            "{d}\n{} problem{} in {}",
-            d.len(),
-            if d.len() == 1 { "" } else { "s" },
-            tree.origin
-        ),
+        (Format::Text, Err(d)) => d.to_string(),
     }
 }

@@ -185,6 +185,30 @@ fn validate_command_passes_on_examples_and_lists_problems_otherwise() {
     assert!(String::from_utf8_lossy(&ok.stdout).contains("4 rules (3 enabled)"));
 
     let case = root().join("tests/fixtures/configs/bad_enums");
+    let text = assert_cmd::Command::cargo_bin("dyngroups")
+        .unwrap()
+        .args(["validate", "--config"])
+        .arg(&case)
+        .env_remove("DYNGROUPS_REV")
+        .env_remove("DYNGROUPS_FORMAT")
+        .output()
+        .unwrap();
+    assert_eq!(text.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&text.stdout);
+    // stdout holds only `file:line:col: message` lines (for editors and CI problem matchers).
+    assert_eq!(stdout.lines().count(), 4, "{stdout}");
+    assert!(
+        stdout.lines().all(|l| {
+            let mut parts = l.splitn(4, ':');
+            let (f, line, col) = (parts.next(), parts.next(), parts.next());
+            f == Some("dyngroups.yaml")
+                && line.is_some_and(|x| x.parse::<u32>().is_ok())
+                && col.is_some_and(|x| x.parse::<u32>().is_ok())
+                && parts.next().is_some_and(|m| m.starts_with(' '))
+        }),
+        "{stdout}"
+    );
+    assert!(String::from_utf8_lossy(&text.stderr).contains("4 problems in"));
     let bad = assert_cmd::Command::cargo_bin("dyngroups")
         .unwrap()
         .args(["validate", "--format", "json", "--config"])
