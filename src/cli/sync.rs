@@ -194,6 +194,9 @@ pub fn report_text(report: &SyncReport) -> String {
             report.status.as_str(),
             report.commit.as_deref().unwrap_or("-")
         ));
+        if c.changes() + c.failed + c.blocked + c.deferred == 0 {
+            s.push_str("  nothing to change: Okta already matches the config\n");
+        }
         s.push_str(&format!(
             "  groups: {} created, {} adopted, {} deleted, {} no longer managed\n",
             thousands(c.created),

@@ -258,7 +258,11 @@ pub async fn sync(
     let api = Counting::new(api);
     let result = async {
         let prepared = prepare(&api, store, config).await?;
-        refuse_if_unknown_store(store, &prepared.plan)?;
+        match refuse_if_unknown_store(store, &prepared.plan) {
+            // A dry run shows the plan anyway; the refusal is what a real sync would answer.
+            Err(e) if opts.dry_run => tracing::warn!("a sync would refuse to run: {e}"),
+            other => other?,
+        }
         execute(&api, store, config, prepared, opts, "sync", started).await
     }
     .await;
