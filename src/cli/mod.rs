@@ -10,6 +10,7 @@ pub mod assess;
 pub mod context;
 pub mod demo;
 pub mod discover;
+pub mod docs;
 pub mod exit;
 pub mod logging;
 pub mod sim;
@@ -128,6 +129,10 @@ pub enum Command {
     Sim(sim::SimCommand),
     /// The newcomer's first run: an Okta emulator with a demo org, then validate, assess, sync, change, sync.
     Demo(demo::Args),
+    /// Shell completions (bash, zsh, fish, elvish, powershell), generated from the command line's definitions.
+    Completions(docs::CompletionsArgs),
+    /// The man page, generated from the same definitions as --help.
+    Man(docs::ManArgs),
     /// Benchmarks: planner at 10k/100k/1M users, syncs at Okta's rate limits; prints a table and writes JSON.
     Bench(crate::bench::Args),
 }
@@ -164,6 +169,8 @@ async fn run(g: &Globals, command: Command) -> anyhow::Result<Exit> {
         Command::Status(a) => status::status(g, &a).await,
         Command::Groups(a) => status::groups(g, &a).await,
         Command::Sim(c) => sim::run(g, c).await,
+        Command::Completions(a) => docs::completions(&a),
+        Command::Man(a) => docs::man(&a),
         Command::Demo(a) => demo::run(g, &a).await,
         Command::Bench(a) => crate::bench::run(&a).await.map(|()| Exit::Success),
     }
