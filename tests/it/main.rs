@@ -6,6 +6,7 @@ mod client;
 mod config;
 mod gitops;
 mod planner;
+mod reliability;
 mod sim;
 mod support;
 mod sync;

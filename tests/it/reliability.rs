@@ -1,0 +1,1 @@
+//! Integration tests: reliability (faults, crashes, corrupt stores, hostile input, secrets, least privilege).
