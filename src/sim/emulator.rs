@@ -91,6 +91,11 @@ impl Emulator {
         self.lock().advance_clock(by);
     }
 
+    /// Makes `search`/`filter` eventually consistent: changes show there only after `lag` (org clock).
+    pub fn set_search_lag(&self, lag: Option<TimeDelta>) {
+        self.lock().search_lag = lag;
+    }
+
     pub fn now(&self) -> DateTime<Utc> {
         self.lock().now()
     }

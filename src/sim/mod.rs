@@ -17,7 +17,8 @@
 //!   Okta's SDKs do, and a scaled window (60 s / scale) has passed by then.
 //! - Assumptions: adding an existing member / removing a non-member answers 204 and changes nothing;
 //!   OKTA_GROUP names are unique case-insensitively (APP_GROUPs may share names); `POST /api/v1/users`
-//!   makes ACTIVE users (STAGED with `activate=false`); search results are immediately consistent.
+//!   makes ACTIVE users (STAGED with `activate=false`); `search`/`filter` are immediately
+//!   consistent unless `Emulator::set_search_lag` makes them lag like Okta's index.
 //! - Admin endpoints (no auth) under `/_sim/`: `faults` (GET/PUT/DELETE, JSON `faults::Faults`),
 //!   `counters` (GET/DELETE, JSON `faults::Counters`), `health`.
 

@@ -70,6 +70,8 @@ pub struct UserRec {
     pub seq: u64,
     pub user: crate::okta::model::User,
     pub groups: BTreeSet<String>,
+    /// With a search lag: what the search index still shows (`None` = not indexed yet) and since when.
+    pub stale: Option<(Option<Box<crate::okta::model::User>>, DateTime<Utc>)>,
 }
 
 #[derive(Debug, Clone)]
@@ -100,6 +102,9 @@ pub struct Org {
     pub tokens: HashMap<String, TokenInfo>,
     pub oauth_clients: Vec<SeedOauthClient>,
     pub custom_schema: IndexMap<String, Value>,
+    /// Okta's `search` is eventually consistent; `Some(lag)` makes changes visible to `search` and
+    /// `filter` only after `lag` (by the org's clock). `None` (default): immediately.
+    pub search_lag: Option<TimeDelta>,
     pub(crate) schema_created: DateTime<Utc>,
     pub(crate) logs: Vec<(u64, Value)>,
     pub(crate) next_seq: u64,
@@ -130,6 +135,7 @@ impl Org {
             tokens,
             oauth_clients: Vec::new(),
             custom_schema: IndexMap::new(),
+            search_lag: None,
             schema_created: now,
             logs: Vec::new(),
             next_seq: 1,
@@ -207,6 +213,26 @@ impl Org {
     pub fn advance_clock(&mut self, by: TimeDelta) {
         let base = self.now();
         self.clock = Some(base + by);
+    }
+
+    /// Before changing a user: remember what the search index shows, when a lag is set.
+    pub(crate) fn note_change(&mut self, uid: &str) {
+        let Some(lag) = self.search_lag else { return };
+        let now = self.now();
+        if let Some(rec) = self.users.get_mut(uid) {
+            let pending = rec.stale.as_ref().is_some_and(|(_, at)| now - *at < lag);
+            if !pending {
+                rec.stale = Some((Some(Box::new(rec.user.clone())), now));
+            }
+        }
+    }
+
+    /// The version of a user `search` sees (`None`: not indexed yet).
+    pub(crate) fn indexed<'a>(&self, rec: &'a UserRec) -> Option<&'a crate::okta::model::User> {
+        match (self.search_lag, &rec.stale) {
+            (Some(lag), Some((old, at))) if self.now() - *at < lag => old.as_deref(),
+            _ => Some(&rec.user),
+        }
     }
 
     pub(crate) fn take_seq(&mut self) -> u64 {

@@ -187,6 +187,7 @@ impl Org {
                 seq,
                 user,
                 groups: Default::default(),
+                stale: (check_schema && self.search_lag.is_some()).then_some((None, now)),
             },
         );
         if check_schema {
@@ -299,17 +300,38 @@ impl Org {
         let plain = search.is_none() && filter.is_none();
         let limit = p.limit.unwrap_or(200).clamp(1, 200) as usize;
         let after = self.cursor(p.after.as_deref())?;
+        let view = |r: &'_ UserRec| {
+            if plain {
+                Some(&r.user)
+            } else {
+                self.indexed(r)
+            }
+            .cloned()
+        };
         let page = paginate(&self.user_order, after, limit, |id| {
-            let Some(r) = self.users.get(id) else {
+            let Some(u) = self.users.get(id).and_then(|r| {
+                if plain {
+                    Some(&r.user)
+                } else {
+                    self.indexed(r)
+                }
+            }) else {
                 return false;
             };
-            if plain && r.user.status == UserStatus::Deprovisioned {
+            if plain && u.status == UserStatus::Deprovisioned {
                 return false;
             }
-            search.as_ref().is_none_or(|e| e.matches(&r.user, true))
-                && filter.as_ref().is_none_or(|e| e.matches(&r.user, false))
+            search.as_ref().is_none_or(|e| e.matches(u, true))
+                && filter.as_ref().is_none_or(|e| e.matches(u, false))
         });
-        Ok(self.users_page(page))
+        Ok(Page {
+            items: page
+                .items
+                .iter()
+                .filter_map(|id| self.users.get(id).and_then(view))
+                .collect(),
+            next: page.next,
+        })
     }
 
     pub(crate) fn users_page(&self, page: Page<String>) -> Page<User> {
@@ -388,6 +410,7 @@ impl Org {
                 to.insert(k.clone(), new.get(k).cloned().unwrap_or(Value::Null));
             }
         }
+        self.note_change(&id);
         let Some(rec) = self.users.get_mut(&id) else {
             return Err(ApiError::not_found(id_or_login, "User"));
         };
@@ -415,6 +438,7 @@ impl Org {
     ) -> Result<User, ApiError> {
         let id = self.resolve_user(id_or_login)?;
         let now = self.now();
+        self.note_change(&id);
         let Some(rec) = self.users.get_mut(&id) else {
             return Err(ApiError::not_found(id_or_login, "User"));
         };
@@ -480,6 +504,7 @@ impl Org {
     ) -> Result<User, ApiError> {
         let id = self.resolve_user(id_or_login)?;
         let now = self.now();
+        self.note_change(&id);
         let Some(rec) = self.users.get_mut(&id) else {
             return Err(ApiError::not_found(id_or_login, "User"));
         };

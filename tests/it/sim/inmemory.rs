@@ -248,3 +248,24 @@ async fn renames_keep_okta_group_names_unique() {
         Some("E0000001")
     );
 }
+
+#[tokio::test]
+async fn search_can_lag_behind_changes_like_okta() {
+    let emu = emulator(SMALL_ORG);
+    emu.set_now(chrono::Utc::now() + TimeDelta::days(1));
+    emu.set_search_lag(Some(TimeDelta::seconds(2)));
+    emu.set_attribute("ana@example.com", "department", json!("Legal"))
+        .unwrap();
+    let legal = r#"profile.department eq "Legal""#;
+    assert!(
+        emu.list_users(Some(legal)).await.unwrap().is_empty(),
+        "not indexed yet"
+    );
+    let plain = emu.list_users(None).await.unwrap();
+    assert!(
+        plain.iter().any(|u| u.profile["department"] == "Legal"),
+        "plain listing is current"
+    );
+    emu.advance(TimeDelta::seconds(3));
+    assert_eq!(emu.list_users(Some(legal)).await.unwrap().len(), 1);
+}
