@@ -83,11 +83,16 @@ fn fold(c: char) -> Option<&'static str> {
     })
 }
 
+/// A profile value that cannot name a group (an object, or an array nested in an array).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("an object or nested array cannot name a group")]
+pub struct UnsupportedValue;
+
 /// The raw strings one profile value holds: a string as is, a number in its canonical JSON form (`42`,
 /// `1.5`), a boolean as `true`/`false`, one entry per element of an array (nested arrays flattened one
 /// level, nulls and empty strings skipped). Missing, null and empty values hold nothing.
 /// Objects cannot name a group: they come back in `Err` so the planner can report them.
-pub fn raw_values(value: Option<&Value>) -> Result<Vec<Cow<'_, str>>, ()> {
+pub fn raw_values(value: Option<&Value>) -> Result<Vec<Cow<'_, str>>, UnsupportedValue> {
     let mut out = Vec::new();
     match value {
         None | Some(Value::Null) => {}
@@ -101,14 +106,14 @@ pub fn raw_values(value: Option<&Value>) -> Result<Vec<Cow<'_, str>>, ()> {
     Ok(out)
 }
 
-fn scalar<'a>(v: &'a Value, out: &mut Vec<Cow<'a, str>>) -> Result<(), ()> {
+fn scalar<'a>(v: &'a Value, out: &mut Vec<Cow<'a, str>>) -> Result<(), UnsupportedValue> {
     match v {
         Value::Null => {}
         Value::String(s) if s.trim().is_empty() => {}
         Value::String(s) => out.push(Cow::Borrowed(s.as_str())),
         Value::Number(n) => out.push(Cow::Owned(n.to_string())),
         Value::Bool(b) => out.push(Cow::Borrowed(if *b { "true" } else { "false" })),
-        Value::Array(_) | Value::Object(_) => return Err(()),
+        Value::Array(_) | Value::Object(_) => return Err(UnsupportedValue),
     }
     Ok(())
 }

@@ -53,7 +53,7 @@ pub(crate) fn compute(rule: &Rule, separator: Separator, users: &Users<'_>) -> C
         }
         let raws = match naming::raw_values(users.attr(u, &rule.attribute)) {
             Ok(r) => r,
-            Err(()) => {
+            Err(naming::UnsupportedValue) => {
                 let shown = users
                     .attr(u, &rule.attribute)
                     .map(|v| truncate(&v.to_string()))
