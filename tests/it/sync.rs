@@ -799,3 +799,64 @@ async fn cli_plan_apply_dry_run_exit_codes_and_a_read_only_token() {
     .unwrap();
     assert_eq!(members(&emu, "department_sales"), ["bo", "cy"]);
 }
+
+/// The failsafe through the binary: exit code 3, nothing applied to the group; `--allow-mass-changes` passes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cli_failsafe_exits_3_and_the_override_applies() {
+    let emu = support::emulator(ORG);
+    let server = support::serve(&emu).await;
+    let url = server.base_url.clone();
+    let config = tempfile::tempdir().unwrap();
+    config_repo(config.path());
+    let instance = config.path().join("dyngroups.yaml");
+    let text = std::fs::read_to_string(&instance).unwrap();
+    std::fs::write(
+        &instance,
+        format!("{text}safety:\n  max_group_removal_percent: 30\n  min_group_size: 2\n  max_total_removal_percent: 100\n  max_group_deletes: 5\n"),
+    )
+    .unwrap();
+    let state = tempfile::tempdir().unwrap();
+    let (c, s) = (config.path().to_path_buf(), state.path().join("store"));
+    let emu2 = emu.clone();
+    tokio::task::spawn_blocking(move || {
+        assert!(
+            cli(&["sync"], &c, &s, &url)
+                .output()
+                .unwrap()
+                .status
+                .success()
+        );
+        for login in ["bo", "cy"] {
+            emu2.set_attribute(
+                &format!("{login}@example.com"),
+                "department",
+                json!("Support"),
+            )
+            .unwrap();
+        }
+        let stopped = cli(&["sync"], &c, &s, &url).output().unwrap();
+        assert_eq!(
+            stopped.status.code(),
+            Some(3),
+            "{}",
+            String::from_utf8_lossy(&stopped.stderr)
+        );
+        let out = String::from_utf8_lossy(&stopped.stdout).to_string();
+        assert!(
+            out.contains("department_sales") && out.contains("failsafe"),
+            "{out}"
+        );
+        assert_eq!(members(&emu2, "department_sales"), ["bo", "cy"]);
+        let allowed = cli(&["sync", "--allow-mass-changes"], &c, &s, &url)
+            .output()
+            .unwrap();
+        assert!(
+            allowed.status.success(),
+            "{}",
+            String::from_utf8_lossy(&allowed.stderr)
+        );
+        assert!(members(&emu2, "department_sales").is_empty());
+    })
+    .await
+    .unwrap();
+}
