@@ -592,3 +592,52 @@ async fn read_only_token_assesses_and_test_connection_names_the_missing_permissi
         "{stdout}"
     );
 }
+
+/// The policies end to end on the emulator: a manual removal stays removed under respect_manual_full and is
+/// undone under respect_manual_partial; an HR move changes groups under both; a deactivated user leaves.
+#[tokio::test]
+async fn manual_changes_and_hr_moves_through_the_emulator() {
+    for (membership, removal_undone) in [
+        (MembershipPolicy::RespectManualFull, false),
+        (MembershipPolicy::RespectManualPartial, true),
+    ] {
+        let api = super::support::emulator(
+            r#"
+users:
+  - profile: {login: ana@x.com, email: ana@x.com, firstName: A, lastName: A, department: Sales}
+  - profile: {login: bo@x.com, email: bo@x.com, firstName: B, lastName: B, department: Sales}
+  - profile: {login: cy@x.com, email: cy@x.com, firstName: C, lastName: C, department: Eng}
+"#,
+        );
+        let config = config(Policies {
+            membership,
+            ..Policies::default()
+        });
+        let mut rem = Remembered::default();
+        sync(&api, &config, &mut rem).await;
+        let sales = api.group_by_name("department_sales").expect("created").id;
+        let eng = api.group_by_name("department_eng").expect("created").id;
+        assert_eq!(api.member_logins(&sales), ["ana@x.com", "bo@x.com"]);
+        // an admin removes bo by hand; HR moves cy to Sales; ana is deactivated
+        let bo = api.user("bo@x.com").unwrap().id;
+        api.remove_member(&sales, &bo).await.unwrap();
+        api.set_attribute("cy@x.com", "department", json!("Sales"))
+            .unwrap();
+        api.set_status("ana@x.com", UserStatus::Deprovisioned)
+            .unwrap();
+        let p = sync(&api, &config, &mut rem).await;
+        let mut expect = vec!["cy@x.com"];
+        if removal_undone {
+            expect.insert(0, "bo@x.com");
+        }
+        assert_eq!(
+            api.member_logins(&sales),
+            expect,
+            "{membership:?}: {:?}",
+            p.actions
+        );
+        assert!(api.member_logins(&eng).is_empty(), "cy left Eng");
+        let again = plan(&config, &observe(&api, &config, &rem).await.unwrap(), &rem);
+        assert!(again.actions.is_empty(), "{:?}", again.actions);
+    }
+}
