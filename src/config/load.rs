@@ -340,3 +340,96 @@ pub(crate) fn origin(file: &str, at: (usize, usize)) -> Origin {
         column: at.1,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tree(files: &[(&str, &str)]) -> ConfigTree {
+        ConfigTree {
+            files: files
+                .iter()
+                .map(|(p, t)| (p.to_string(), t.as_bytes().to_vec()))
+                .collect(),
+            commit: Some("abc".into()),
+            ..ConfigTree::default()
+        }
+    }
+
+    #[test]
+    fn defaults_and_origins_in_block_and_flow_style() {
+        let cfg = load(&tree(&[
+            ("dyngroups.yaml", "okta: {domain: acme.okta.com}\n"),
+            (
+                "rules/a.yaml",
+                "rules: [{attribute: profile.city, prefix: location}]\n",
+            ),
+            (
+                "rules/b.yml",
+                "# c\nrules:\n- attribute: profile.department\n  prefix: department\n",
+            ),
+        ]))
+        .unwrap();
+        assert_eq!(cfg.instance.name, "acme");
+        assert!(cfg.instance.enabled);
+        assert_eq!(
+            cfg.instance.credential,
+            super::super::model::Credential::default()
+        );
+        assert_eq!(cfg.instance.full_sync_every_hours, 24);
+        assert_eq!(cfg.commit.as_deref(), Some("abc"));
+        let origins: Vec<(String, usize, usize)> = cfg
+            .rules
+            .iter()
+            .map(|r| (r.origin.file.clone(), r.origin.line, r.origin.column))
+            .collect();
+        assert_eq!(
+            origins,
+            vec![("rules/a.yaml".into(), 1, 9), ("rules/b.yml".into(), 3, 3)]
+        );
+    }
+
+    #[test]
+    fn many_rules_load_and_problems_are_capped_per_file() {
+        let mut text = String::from("rules:\n");
+        for i in 0..2000 {
+            text.push_str(&format!("  - attribute: profile.a{i}\n    prefix: p{i}x\n"));
+        }
+        let cfg = load(&tree(&[
+            ("dyngroups.yaml", "okta: {domain: a.okta.com}\n"),
+            ("rules/r.yaml", &text),
+        ]))
+        .unwrap();
+        assert_eq!(cfg.rules.len(), 2000);
+        assert_eq!(
+            (cfg.rules[1999].origin.line, cfg.rules[1999].origin.column),
+            (4000, 5)
+        );
+
+        let bad = "rules:\n".to_string() + &"  - {attribute: x, prefix: y}\n".repeat(300);
+        let d = load(&tree(&[
+            ("dyngroups.yaml", "okta: {domain: a.okta.com}\n"),
+            ("rules/r.yaml", &bad),
+        ]))
+        .unwrap_err();
+        assert_eq!(d.len(), MAX_DIAGS_PER_FILE + 1);
+        assert!(
+            d.to_string()
+                .ends_with("more than 100 problems in this file; fix these first")
+        );
+    }
+
+    #[test]
+    fn diagnostics_serialize_for_json_output() {
+        let d = load(&tree(&[("rules/a.yaml", "rules: []\n")])).unwrap_err();
+        let json = serde_json::to_value(&d).unwrap();
+        assert_eq!(json[0]["file"], "dyngroups.yaml");
+        assert_eq!(json[0]["line"], 1);
+        assert!(
+            json[0]["message"]
+                .as_str()
+                .unwrap()
+                .starts_with("missing instance file")
+        );
+    }
+}
