@@ -272,6 +272,14 @@ mod tests {
 
     #[test]
     fn deep_nesting_is_stopped() {
+        // Half a MiB of nesting: refused after bounded work, no stack overflow.
+        let doc = format!("{}{}", "[".repeat(500_000), "]".repeat(500_000));
+        assert!(walk(&doc).unwrap_err().message.contains("nested deeper"));
+        let doc = "a:\n".to_string()
+            + &(1..700)
+                .map(|i| format!("{}a:\n", "  ".repeat(i)))
+                .collect::<String>();
+        assert!(walk(&doc).unwrap_err().message.contains("nested deeper"));
         let doc = format!("{}{}", "[".repeat(5000), "]".repeat(5000));
         let e = walk(&doc).unwrap_err();
         assert!(e.message.contains("nested deeper"), "{e:?}");
