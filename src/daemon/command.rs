@@ -93,14 +93,14 @@ pub async fn run(g: &Globals, args: &Args) -> anyhow::Result<Exit> {
     let server = tokio::spawn(super::http::serve(listener, board.clone(), async move {
         reached(&mut rx, ShutdownLevel::Graceful).await
     }));
-    let tick = SyncTick {
-        globals: g.clone(),
-        options: SyncOptions {
+    let tick = SyncTick::new(
+        g.clone(),
+        SyncOptions {
             dry_run: args.dry_run,
             max_writes: args.max_writes,
             ..SyncOptions::default()
         },
-    };
+    );
     let options = LoopOptions {
         max_ticks: args.ticks,
         ..LoopOptions::for_interval(args.interval)

@@ -7,11 +7,28 @@ use async_trait::async_trait;
 
 use super::{Tick, TickReport};
 use crate::cli::Globals;
+use crate::config::model::Config;
+use crate::okta::client::OktaClient;
 use crate::reconcile::{SyncOptions, SyncReport};
+
+/// Builds the Okta client for a tick's config (tests hand in a token without touching the environment).
+pub type Connect = Box<dyn Fn(&Config) -> anyhow::Result<OktaClient> + Send + Sync>;
 
 pub struct SyncTick {
     pub globals: Globals,
     pub options: SyncOptions,
+    /// `None`: `Globals::okta` (the credential from the environment variable the instance names).
+    pub connect: Option<Connect>,
+}
+
+impl SyncTick {
+    pub fn new(globals: Globals, options: SyncOptions) -> SyncTick {
+        SyncTick {
+            globals,
+            options,
+            connect: None,
+        }
+    }
 }
 
 impl SyncTick {
@@ -22,7 +39,10 @@ impl SyncTick {
         let cfg = tokio::task::spawn_blocking(move || g.load_config())
             .await
             .context("reading the config repository stopped unexpectedly")??;
-        let okta = self.globals.okta(&cfg)?;
+        let okta = match &self.connect {
+            Some(connect) => connect(&cfg)?,
+            None => self.globals.okta(&cfg)?,
+        };
         let report = {
             let store = self.globals.store(&cfg)?;
             crate::reconcile::sync(&okta, &store, &cfg, &self.options)

@@ -229,3 +229,11 @@ pub async fn assess_base_rev(
         Exit::Success
     })
 }
+
+/// `assess --base`, taking the assess command's own arguments (`--base`, `--rule`, `--detailed-exitcode`).
+pub async fn assess_base(g: &Globals, args: &crate::cli::assess::Args) -> anyhow::Result<Exit> {
+    let Some(base) = args.base.as_deref() else {
+        anyhow::bail!("assess_base needs --base REV");
+    };
+    assess_base_rev(g, base, args.rule.as_deref(), args.detailed_exitcode).await
+}

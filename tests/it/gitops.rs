@@ -391,3 +391,327 @@ async fn a_fork_pull_request_gets_the_step_summary_instead_of_failing() {
         .expect_err("no fallback");
     assert!(err.is_forbidden());
 }
+
+// ---------------------------------------------------------------------------------------------------------
+// Against the emulator and a real git repository: assess --base, and the daemon.
+
+mod live {
+    use std::path::{Path, PathBuf};
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::Duration;
+
+    use async_trait::async_trait;
+    use clap::Parser;
+    use dyngroups::cli::{Cli, Globals};
+    use dyngroups::daemon::sync_tick::SyncTick;
+    use dyngroups::daemon::{Board, LoopOptions, Shutdown, Tick, TickReport, run_loop};
+    use dyngroups::github::base::plan_both;
+    use dyngroups::github::client::GithubClient;
+    use dyngroups::github::comment::CommentInput;
+    use dyngroups::github::diff::{GroupChangeKind, diff_plans};
+    use dyngroups::github::fake::{self, FakeOptions};
+    use dyngroups::github::publish::publish;
+    use dyngroups::okta::client::OktaClient;
+    use dyngroups::plan::model::{Action, Remembered};
+    use dyngroups::reconcile::SyncOptions;
+    use dyngroups::secret::Secret;
+
+    use crate::support;
+
+    const INSTANCE: &str = "name: gitops-test\nokta:\n  domain: gitops-test.okta.com\n";
+    const DEPARTMENT: &str = "rules:\n  - attribute: profile.department\n    prefix: department\n";
+    const CITY: &str = "rules:\n  - attribute: profile.city\n    prefix: location\n";
+
+    fn git(dir: &Path, args: &[&str]) -> String {
+        let out = std::process::Command::new("git")
+            .args([
+                "-c",
+                "user.name=t",
+                "-c",
+                "user.email=t@example.invalid",
+                "-c",
+                "commit.gpgsign=false",
+            ])
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .expect("git runs");
+        assert!(
+            out.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+
+    /// A work repository with the instance file and the department rule committed on `main`; returns
+    /// (work dir, first commit).
+    fn config_repo(root: &Path) -> (PathBuf, String) {
+        let work = root.join("work");
+        std::fs::create_dir_all(work.join("rules")).expect("mkdir");
+        git(&work, &["init", "-q", "-b", "main"]);
+        std::fs::write(work.join("dyngroups.yaml"), INSTANCE).expect("write");
+        std::fs::write(work.join("rules/people.yaml"), DEPARTMENT).expect("write");
+        git(&work, &["add", "."]);
+        git(&work, &["commit", "-q", "-m", "department groups"]);
+        let sha = git(&work, &["rev-parse", "HEAD"]);
+        (work, sha)
+    }
+
+    fn add_city_rule(work: &Path) -> String {
+        std::fs::write(work.join("rules/places.yaml"), CITY).expect("write");
+        git(work, &["add", "."]);
+        git(work, &["commit", "-q", "-m", "location groups"]);
+        git(work, &["rev-parse", "HEAD"])
+    }
+
+    fn load(spec: &Path, rev: &str) -> dyngroups::config::model::Config {
+        let tree = dyngroups::source::read(&spec.display().to_string(), Some(rev), None)
+            .expect("read config");
+        dyngroups::config::load(&tree).expect("config validates")
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_pull_request_adding_a_rule_is_assessed_against_its_base_and_commented_once() {
+        let emu = support::emulator(support::SMALL_ORG);
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let (work, base_sha) = config_repo(tmp.path());
+        let head_sha = add_city_rule(&work);
+        let (base_cfg, head_cfg) = (load(&work, &base_sha), load(&work, &head_sha));
+        assert_eq!(head_cfg.commit.as_deref(), Some(head_sha.as_str()));
+
+        let (base, head) = plan_both(&emu, &head_cfg, &base_cfg, &Remembered::default())
+            .await
+            .expect("plans");
+        let diff = diff_plans(&base, &head);
+        assert_eq!(diff.rules_added.len(), 1);
+        assert_eq!(diff.rules_added[0].rule, "profile.city:location");
+        assert!(diff.rules_removed.is_empty() && diff.rules_changed.is_empty());
+        assert!(
+            diff.groups
+                .iter()
+                .all(|g| g.kind == GroupChangeKind::Appears && g.rule == "profile.city:location")
+        );
+        assert!(diff.counts.groups_new >= 1, "{:?}", diff.counts);
+        assert!(
+            diff.group_list_diff.contains("\n+location_"),
+            "{}",
+            diff.group_list_diff
+        );
+        assert!(!diff.group_list_diff.contains("\n-"), "nothing disappears");
+        // the department plan is the same in both: one observation, same rule
+        let department = |p: &dyngroups::plan::model::Plan| {
+            p.rules
+                .iter()
+                .find(|r| r.rule == "profile.department:department")
+                .cloned()
+        };
+        assert!(department(&base).is_some());
+        assert_eq!(department(&base), department(&head));
+
+        let gh = fake::spawn(FakeOptions::default())
+            .await
+            .expect("fake GitHub");
+        let client =
+            GithubClient::new(&gh.base_url, &Secret::new("fake-github-token")).expect("client");
+        let repo = "acme/okta-config".parse().expect("repo");
+        let input = CommentInput {
+            instance: &head_cfg.instance.name,
+            head: &head,
+            diff: Some(&diff),
+            base_label: Some(&base_sha[..12]),
+        };
+        publish(&client, &repo, 3, &input, None)
+            .await
+            .expect("posted");
+        publish(&client, &repo, 3, &input, None)
+            .await
+            .expect("updated");
+        let comments = gh.comments("acme", "okta-config", 3);
+        assert_eq!(comments.len(), 1);
+        let body = &comments[0].body;
+        assert!(
+            body.starts_with(
+                "<!-- dyngroups:assess instance=gitops-test -->\n**dyngroups assess**"
+            )
+        );
+        assert!(
+            body.contains("this pull request: 1 rules added, 0 removed, 0 changed"),
+            "{body}"
+        );
+        for login in ["ana@example.com", "bo@example.com", "Ana", "Ito"] {
+            assert!(
+                !body.contains(login),
+                "personal data {login:?} in the comment"
+            );
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn assess_base_on_the_command_line_adds_base_diff_to_the_json() {
+        let emu = support::emulator(support::SMALL_ORG);
+        let server = support::serve(&emu).await;
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let (work, base_sha) = config_repo(tmp.path());
+        add_city_rule(&work);
+        let state = tmp.path().join("state");
+        let url = server.base_url.clone();
+        let out = tokio::task::spawn_blocking(move || {
+            support::bin()
+                .env("OKTA_API_TOKEN", "emulator-token")
+                .env_remove("GITHUB_STEP_SUMMARY")
+                .args(["--config"])
+                .arg(&work)
+                .args(["--okta-url", &url, "--format", "json", "--state"])
+                .arg(&state)
+                .args(["assess", "--base", &base_sha])
+                .output()
+                .expect("runs")
+        })
+        .await
+        .expect("joined");
+        assert!(
+            out.status.success(),
+            "stderr: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+        assert_eq!(v["format_version"], 1);
+        assert!(v["rules"].as_array().is_some_and(|r| r.len() == 2));
+        assert_eq!(v["base_diff"]["counts"]["rules_added"], 1);
+        assert_eq!(
+            v["base_diff"]["rules_added"][0]["rule"],
+            "profile.city:location"
+        );
+    }
+
+    /// The real tick, with a hook before the second one: push a config commit, then record what
+    /// `assess --format json` says at that moment.
+    struct Recorder {
+        inner: SyncTick,
+        globals: Globals,
+        okta_url: String,
+        work: PathBuf,
+        ticks: AtomicUsize,
+        assess_json: Mutex<Option<String>>,
+        plans: Mutex<Vec<dyngroups::plan::model::Plan>>,
+    }
+
+    #[async_trait]
+    impl Tick for Recorder {
+        async fn tick(&self) -> anyhow::Result<TickReport> {
+            if self.ticks.fetch_add(1, Ordering::SeqCst) == 1 {
+                let work = self.work.clone();
+                tokio::task::spawn_blocking(move || {
+                    add_city_rule(&work);
+                    git(&work, &["push", "-q", "origin", "main"]);
+                })
+                .await?;
+                let g = self.globals.clone();
+                let cfg = tokio::task::spawn_blocking(move || g.load_config()).await??;
+                let api = OktaClient::with_token(&self.okta_url, Secret::new("emulator-token"))?;
+                let remembered = self.globals.store(&cfg)?.remembered()?;
+                let plan = dyngroups::cli::assess::assess(&api, &cfg, &remembered, None).await?;
+                *self.assess_json.lock().expect("lock") =
+                    Some(dyngroups::render::assess::json(&plan));
+            }
+            let (report, tick) = self.inner.run().await?;
+            self.plans.lock().expect("lock").push(report.plan);
+            Ok(tick)
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_daemon_applies_a_pushed_config_commit_on_its_next_tick() {
+        let emu = support::emulator(support::SMALL_ORG);
+        let server = support::serve(&emu).await;
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let (work, _) = config_repo(tmp.path());
+        let bare = tmp.path().join("config.git");
+        git(
+            tmp.path(),
+            &["init", "-q", "--bare", "-b", "main", "config.git"],
+        );
+        git(
+            &work,
+            &["remote", "add", "origin", &bare.display().to_string()],
+        );
+        git(&work, &["push", "-q", "origin", "main"]);
+
+        let url = format!("file://{}", bare.display());
+        let state = tmp.path().join("state").display().to_string();
+        let cli =
+            Cli::try_parse_from(["dyngroups", "--config", &url, "--state", &state, "validate"])
+                .expect("args");
+        let globals = Globals::new(cli.globals);
+        let okta_url = server.base_url.clone();
+        let connect_url = okta_url.clone();
+        let inner = SyncTick {
+            globals: globals.clone(),
+            options: SyncOptions::default(),
+            connect: Some(Box::new(move |_| {
+                Ok(OktaClient::with_token(
+                    &connect_url,
+                    Secret::new("emulator-token"),
+                )?)
+            })),
+        };
+        let recorder = Recorder {
+            inner,
+            globals,
+            okta_url,
+            work,
+            ticks: AtomicUsize::new(0),
+            assess_json: Mutex::new(None),
+            plans: Mutex::new(vec![]),
+        };
+        let board = Board::new();
+        let options = LoopOptions {
+            max_ticks: Some(2),
+            ..LoopOptions::for_interval(Duration::from_millis(100))
+        };
+        run_loop(&recorder, options, &board, Shutdown::new().subscribe()).await;
+
+        let snap = board.snapshot();
+        assert_eq!(
+            (snap.ticks_ok, snap.ticks_failed),
+            (2, 0),
+            "last error: {:?}",
+            snap.last_error
+        );
+        let plans = recorder.plans.lock().expect("lock").clone();
+        let created = |i: usize, rule: &str| -> Vec<String> {
+            plans[i]
+                .actions
+                .iter()
+                .filter_map(|a| match a {
+                    Action::CreateGroup { rule: r, name, .. } if r == rule => Some(name.clone()),
+                    _ => None,
+                })
+                .collect()
+        };
+        // tick 1: only the department rule exists
+        assert!(!created(0, "profile.department:department").is_empty());
+        assert!(plans[0].rules.iter().all(|r| r.prefix == "department"));
+        // tick 2: the pushed location rule was fetched and applied
+        let locations = created(1, "profile.city:location");
+        assert!(!locations.is_empty(), "{:?}", plans[1].actions);
+        for name in &locations {
+            assert!(
+                emu.group_by_name(name).is_some(),
+                "{name} was created in the emulator"
+            );
+        }
+        assert_ne!(plans[0].config_commit, plans[1].config_commit);
+        assert_eq!(snap.last_commit, plans[1].config_commit);
+        // the second tick's plan is exactly what `assess --format json` showed just before it
+        let assess = recorder
+            .assess_json
+            .lock()
+            .expect("lock")
+            .clone()
+            .expect("assess ran");
+        assert_eq!(dyngroups::render::assess::json(&plans[1]), assess);
+    }
+}
