@@ -78,16 +78,24 @@ pub async fn run(g: &Globals, args: &Args) -> anyhow::Result<Exit> {
         &["assess"],
     )?;
     d.run(
+        "A new store, and Okta already has a group with one of our names: dyngroups would refuse to sync rather than guess whether it made that group. This is a first install, so initialise the store and let the collision policy decide.",
+        &["state", "reinit"],
+    )?;
+    d.run(
         "Sync: create the groups and fill them from the users' attributes.",
         &["sync"],
     )?;
 
     // HR moves one engineer to Sales; an admin removes someone from a group by hand.
-    let mover = first_user_with(&emu, "department", "Engineering")
-        .context("the demo org has no Engineering user")?;
-    emu.set_attribute(&mover, "department", Value::String("Sales".into()))
-        .context("changing a department in the emulator")?;
-    d.say("HR changed one user's department from Engineering to Sales (through Okta's own API).");
+    let mover = first_user_with(&emu, "department", "Sales & Marketing")
+        .context("the demo org has no Sales & Marketing user")?;
+    emu.set_attribute(
+        &mover,
+        "department",
+        Value::String("Customer Success".into()),
+    )
+    .context("changing a department in the emulator")?;
+    d.say("HR moved one user from Sales & Marketing to Customer Success (through Okta's own API).");
     let (gid, gname, uid) = a_managed_membership(&emu, &mover).await?;
     emu.remove_member(&gid, &uid)
         .await

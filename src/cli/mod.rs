@@ -7,7 +7,9 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand, ValueEnum};
 
 pub mod assess;
+pub mod comment;
 pub mod context;
+pub mod daemon;
 pub mod demo;
 pub mod discover;
 pub mod docs;
@@ -124,6 +126,13 @@ pub enum Command {
     Status(status::StatusArgs),
     /// Managed groups: name, Okta id, member count, adopted, attribute values, rule.
     Groups(status::GroupsArgs),
+    /// Back up, restore or re-initialise the store.
+    #[command(subcommand)]
+    State(status::StateCommand),
+    /// Post or update the assess comment on a pull request (GITHUB_TOKEN).
+    Comment(comment::Args),
+    /// Sync at start and every interval, pulling the config repository each time; serves /healthz and /metrics.
+    Daemon(daemon::Args),
     /// The Okta emulator: serve it, or generate a synthetic org.
     #[command(subcommand)]
     Sim(sim::SimCommand),
@@ -168,6 +177,9 @@ async fn run(g: &Globals, command: Command) -> anyhow::Result<Exit> {
         Command::Sync(a) => sync::sync(g, &a).await,
         Command::Status(a) => status::status(g, &a).await,
         Command::Groups(a) => status::groups(g, &a).await,
+        Command::State(c) => status::state(g, c).await,
+        Command::Comment(a) => comment::run(g, &a).await,
+        Command::Daemon(a) => daemon::run(g, &a).await,
         Command::Sim(c) => sim::run(g, c).await,
         Command::Completions(a) => docs::completions(&a),
         Command::Man(a) => docs::man(&a),
