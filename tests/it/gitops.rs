@@ -714,4 +714,146 @@ mod live {
             .expect("assess ran");
         assert_eq!(dyngroups::render::assess::json(&plans[1]), assess);
     }
+
+    /// True when the binary has the subcommand (the lead wires `comment` and `daemon` into the CLI).
+    fn has_command(name: &str) -> bool {
+        support::bin()
+            .args([name, "--help"])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_comment_command_posts_once_updates_after_and_falls_back_to_the_summary_on_403() {
+        if !has_command("comment") {
+            eprintln!("skipping: `dyngroups comment` is not wired into the CLI yet");
+            return;
+        }
+        let emu = support::emulator(support::SMALL_ORG);
+        let server = support::serve(&emu).await;
+        let gh = fake::spawn(FakeOptions::default())
+            .await
+            .expect("fake GitHub");
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let (work, base_sha) = config_repo(tmp.path());
+        add_city_rule(&work);
+        let run = |summary: PathBuf, output: PathBuf| {
+            let (work, okta, github, base) = (
+                work.clone(),
+                server.base_url.clone(),
+                gh.base_url.clone(),
+                base_sha.clone(),
+            );
+            let state = tmp.path().join("state");
+            tokio::task::spawn_blocking(move || {
+                support::bin()
+                    .env("OKTA_API_TOKEN", "emulator-token")
+                    .env("GITHUB_TOKEN", "fake-github-token")
+                    .env("GITHUB_STEP_SUMMARY", &summary)
+                    .env("GITHUB_OUTPUT", &output)
+                    .env_remove("GITHUB_ACTIONS")
+                    .arg("--config")
+                    .arg(&work)
+                    .arg("--state")
+                    .arg(&state)
+                    .args([
+                        "--okta-url",
+                        &okta,
+                        "comment",
+                        "--repo",
+                        "acme/okta-config",
+                        "--pr",
+                        "4",
+                    ])
+                    .args(["--base", &base, "--github-url", &github])
+                    .output()
+                    .expect("runs")
+            })
+        };
+        for i in 0..2 {
+            let (summary, output) = (
+                tmp.path().join(format!("summary{i}.md")),
+                tmp.path().join(format!("out{i}")),
+            );
+            let out = run(summary.clone(), output.clone()).await.expect("joined");
+            assert!(
+                out.status.success(),
+                "run {i}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let outputs = std::fs::read_to_string(&output).expect("outputs");
+            assert!(
+                outputs.contains("changes-pending<<ghadelimiter_") && outputs.contains("\ntrue\n"),
+                "{outputs}"
+            );
+            assert!(
+                std::fs::read_to_string(&summary)
+                    .expect("summary")
+                    .contains("**dyngroups assess**")
+            );
+        }
+        let comments = gh.comments("acme", "okta-config", 4);
+        assert_eq!(comments.len(), 1, "one comment after two runs");
+        assert!(
+            comments[0]
+                .body
+                .contains("this pull request: 1 rules added")
+        );
+
+        gh.set_forbid_writes(true);
+        let summary = tmp.path().join("summary-fork.md");
+        let out = run(summary.clone(), tmp.path().join("out-fork"))
+            .await
+            .expect("joined");
+        assert!(
+            out.status.success(),
+            "a fork's 403 does not fail the job: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let text = std::fs::read_to_string(&summary).expect("summary");
+        assert!(text.starts_with("> [!WARNING]"), "{text}");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_daemon_command_runs_one_tick_and_exits() {
+        if !has_command("daemon") {
+            eprintln!("skipping: `dyngroups daemon` is not wired into the CLI yet");
+            return;
+        }
+        let emu = support::emulator(support::SMALL_ORG);
+        let server = support::serve(&emu).await;
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let (work, _) = config_repo(tmp.path());
+        let state = tmp.path().join("state");
+        let okta = server.base_url.clone();
+        let out = tokio::task::spawn_blocking(move || {
+            support::bin()
+                .env("OKTA_API_TOKEN", "emulator-token")
+                .arg("--config")
+                .arg(&work)
+                .arg("--state")
+                .arg(&state)
+                .args([
+                    "--okta-url",
+                    &okta,
+                    "daemon",
+                    "--interval",
+                    "1s",
+                    "--ticks",
+                    "1",
+                    "--listen",
+                    "127.0.0.1:0",
+                ])
+                .output()
+                .expect("runs")
+        })
+        .await
+        .expect("joined");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(emu.group_by_name("department_engineering").is_some());
+    }
 }
