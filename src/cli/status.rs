@@ -9,7 +9,8 @@ use chrono::{SecondsFormat, Utc};
 use serde_json::{Value, json};
 
 use super::{Exit, Format, Globals};
-use crate::store::{Store, StoredGroup, SyncRecord};
+pub use crate::store::views::{groups_json, status_json};
+use crate::store::{Store, StoredGroup};
 
 #[derive(Debug, clap::Args)]
 pub struct StatusArgs {
@@ -64,10 +65,6 @@ pub fn thousands(n: u64) -> String {
     out
 }
 
-fn rfc3339(t: &chrono::DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Secs, true)
-}
-
 fn short(commit: Option<&str>) -> String {
     commit.map_or_else(|| "-".to_string(), |c| c.chars().take(12).collect())
 }
@@ -105,138 +102,117 @@ pub(crate) async fn view_store(g: &Globals) -> anyhow::Result<Store> {
     g.store(&cfg)
 }
 
-fn record_json(r: &SyncRecord) -> Value {
-    json!({
-        "at": rfc3339(&r.at),
-        "kind": r.kind,
-        "status": r.status.as_str(),
-        "commit": r.commit,
-        "counts": r.counts,
-        "api_calls": r.api_calls,
-        "duration_ms": r.duration_ms,
-        "managed_groups": r.managed_groups,
-        "licensed_users": r.licensed_users,
-        "message": r.message,
-    })
+fn num(v: &Value) -> u64 {
+    v.as_u64().unwrap_or(0)
 }
 
-/// The status document (JSON keys per SPEC, plus more).
-pub fn status_json(store: &Store, history: usize) -> anyhow::Result<Value> {
-    let recent = store.history(history.max(1))?;
-    let last = recent.first();
-    let managed = store.groups()?.len() as u64;
-    let licensed = store.licensed_users()?;
-    let applied = store
-        .history(200)?
-        .into_iter()
-        .find(|r| r.kind != "reinit" && r.status != crate::store::SyncStatus::Failed)
-        .and_then(|r| r.commit);
-    let last_sync = last.map(|r| {
-        let mut v = record_json(r);
-        v["managed_groups"] = json!(managed);
-        v["licensed_users"] = json!(licensed);
-        v
-    });
-    Ok(json!({
-        "format_version": 1,
-        "instance": store.instance()?,
-        "store": store.dir().display().to_string(),
-        "last_sync": last_sync,
-        "managed_groups": managed,
-        "licensed_users": licensed,
-        "applied_commit": applied,
-        "backlog": last.map_or(0, |r| r.counts.deferred + r.counts.failed + r.counts.blocked),
-        "interrupted": !store.pending_intents()?.is_empty() || store.is_dirty()?,
-        "history": recent.iter().take(history).map(record_json).collect::<Vec<_>>(),
-    }))
+fn when(v: &Value) -> String {
+    let at = v.as_str().unwrap_or("-");
+    match chrono::DateTime::parse_from_rfc3339(at) {
+        Ok(t) => format!("{at} ({})", ago(&t.with_timezone(&Utc))),
+        Err(_) => at.to_string(),
+    }
 }
 
-fn status_text(store: &Store, history: usize) -> anyhow::Result<String> {
+/// The status document as text.
+fn status_text(doc: &Value, history: usize) -> String {
     let mut out = String::new();
-    let recent = store.history(history.max(1))?;
-    match recent.first() {
-        None => out.push_str("Last sync:       never\n"),
-        Some(r) => {
+    let last = &doc["last_sync"];
+    if last.is_null() {
+        out.push_str("Last sync:       never\n");
+    } else {
+        out.push_str(&format!(
+            "Last sync:       {}, {}, commit {}\n",
+            when(&last["at"]),
+            last["status"].as_str().unwrap_or("-"),
+            short(last["commit"].as_str())
+        ));
+        if let Some(m) = last["message"].as_str() {
             out.push_str(&format!(
-                "Last sync:       {} ({}), {}, commit {}\n",
-                rfc3339(&r.at),
-                ago(&r.at),
-                r.status.as_str(),
-                short(r.commit.as_deref())
+                "                 {}\n",
+                crate::render::escape::terminal(m)
             ));
-            if let Some(m) = &r.message {
-                out.push_str(&format!("                 {m}\n"));
-            }
-            let backlog = r.counts.deferred + r.counts.failed + r.counts.blocked;
-            if backlog > 0 {
-                out.push_str(&format!(
-                    "Backlog:         {} change(s) left for the next sync\n",
-                    thousands(backlog)
-                ));
-            }
         }
+    }
+    let backlog = num(&doc["backlog"]);
+    if backlog > 0 {
+        out.push_str(&format!(
+            "Backlog:         {} change(s) left for the next sync\n",
+            thousands(backlog)
+        ));
     }
     out.push_str(&format!(
         "Managed groups:  {}\n",
-        thousands(store.groups()?.len() as u64)
+        thousands(num(&doc["managed_groups"]))
     ));
     out.push_str(&format!(
         "Licensed users:  {}\n",
-        thousands(store.licensed_users()?)
+        thousands(num(&doc["licensed_users"]))
     ));
-    if !store.pending_intents()?.is_empty() || store.is_dirty()? {
+    if let Some(c) = doc["applied_commit"].as_str() {
+        out.push_str(&format!("Applied commit:  {c}\n"));
+    }
+    if doc["interrupted"].as_bool() == Some(true) {
         out.push_str("Interrupted:     the last run did not finish; the next sync recovers it\n");
     }
-    if recent.len() > 1 || (history > 0 && !recent.is_empty()) {
+    let recent = doc["history"].as_array().cloned().unwrap_or_default();
+    if history > 0 && !recent.is_empty() {
         out.push_str("\nRecent runs:\n");
         for r in recent.iter().take(history) {
+            let c = &r["counts"];
             out.push_str(&format!(
                 "  {}  {:<6} {:<11} +{} -{}  groups +{} -{}  {} calls  {:.1} s  {}\n",
-                rfc3339(&r.at),
-                r.kind,
-                r.status.as_str(),
-                thousands(r.counts.added),
-                thousands(r.counts.removed),
-                thousands(r.counts.created + r.counts.adopted),
-                thousands(r.counts.deleted + r.counts.stopped_managing),
-                thousands(r.api_calls.total()),
-                r.duration_ms as f64 / 1000.0,
-                short(r.commit.as_deref()),
+                r["at"].as_str().unwrap_or("-"),
+                r["kind"].as_str().unwrap_or("-"),
+                r["status"].as_str().unwrap_or("-"),
+                thousands(num(&c["added"])),
+                thousands(num(&c["removed"])),
+                thousands(num(&c["created"]) + num(&c["adopted"])),
+                thousands(num(&c["deleted"]) + num(&c["stopped_managing"])),
+                thousands(num(&r["api_calls"]["reads"]) + num(&r["api_calls"]["writes"])),
+                num(&r["duration_ms"]) as f64 / 1000.0,
+                short(r["commit"].as_str()),
             ));
         }
     }
-    Ok(out)
+    out
+}
+
+/// The store, or (while a sync holds its lock) the snapshot written after the previous run.
+enum View {
+    Store(Store),
+    Snapshot(Value),
+}
+
+async fn view(g: &Globals) -> anyhow::Result<View> {
+    match view_store(g).await {
+        Ok(store) => Ok(View::Store(store)),
+        Err(e) => {
+            if let Some(crate::store::StoreError::Locked { dir }) =
+                e.downcast_ref::<crate::store::StoreError>()
+                && let Some(snapshot) = crate::store::views::read_snapshot(dir)
+            {
+                eprintln!(
+                    "note: a sync is using the store right now; showing the state after the previous run"
+                );
+                return Ok(View::Snapshot(snapshot));
+            }
+            Err(e)
+        }
+    }
 }
 
 pub async fn status(g: &Globals, args: &StatusArgs) -> anyhow::Result<Exit> {
-    let store = view_store(g).await?;
+    let doc = match view(g).await? {
+        View::Store(store) => status_json(&store, args.history)?,
+        View::Snapshot(snapshot) => snapshot["status"].clone(),
+    };
     let text = match g.format() {
-        Format::Json => format!("{:#}\n", status_json(&store, args.history)?),
-        Format::Text | Format::Markdown => status_text(&store, args.history)?,
+        Format::Json => format!("{doc:#}\n"),
+        Format::Text | Format::Markdown => status_text(&doc, args.history),
     };
     std::io::stdout().write_all(text.as_bytes())?;
     Ok(Exit::Success)
-}
-
-fn group_json(g: &StoredGroup) -> Value {
-    json!({
-        "name": g.name,
-        "id": g.id,
-        "members": g.members,
-        "adopted": g.adopted,
-        "created_by_us": g.created_by_us,
-        "values": g.values,
-        "rule": g.rule,
-        "since": rfc3339(&g.since),
-    })
-}
-
-/// The groups document.
-pub fn groups_json(groups: &[StoredGroup]) -> Value {
-    json!({
-        "format_version": 1,
-        "groups": groups.iter().map(group_json).collect::<Vec<_>>(),
-    })
 }
 
 fn groups_text(groups: &[StoredGroup], stale: bool) -> String {
@@ -301,8 +277,11 @@ fn groups_text(groups: &[StoredGroup], stale: bool) -> String {
 }
 
 pub async fn groups(g: &Globals, args: &GroupsArgs) -> anyhow::Result<Exit> {
-    let store = view_store(g).await?;
-    let mut groups = store.groups()?;
+    let mut groups = match view(g).await? {
+        View::Store(store) => store.groups()?,
+        View::Snapshot(snapshot) => serde_json::from_value(snapshot["groups"]["groups"].clone())
+            .context("reading the store snapshot")?,
+    };
     if args.stale {
         groups.retain(|g| g.members == 0);
     }

@@ -131,6 +131,9 @@ fn record_history(store: &Store, entry: Entry<'_>, started: Instant) -> Result<(
     })?;
     w.commit()?;
     store.flush()?;
+    if let Err(e) = crate::store::views::write_snapshot(store) {
+        tracing::warn!("could not write the status snapshot next to the store: {e}");
+    }
     Ok(())
 }
 

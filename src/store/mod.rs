@@ -8,6 +8,7 @@
 pub mod export;
 pub mod keys;
 pub mod records;
+pub mod views;
 mod writer;
 
 use std::collections::{BTreeMap, BTreeSet};

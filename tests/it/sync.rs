@@ -625,6 +625,28 @@ async fn status_and_groups_views_read_the_store() {
     for key in ["name", "id", "members", "adopted", "values", "rule"] {
         assert!(first.get(key).is_some(), "groups[] lacks {key}");
     }
+
+    // While a sync holds the store (here: this test), the views answer from the snapshot of the last run.
+    let out = support::bin()
+        .args(["status", "--format", "json", "--state"])
+        .arg(store.dir())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("a sync is using the store"));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["last_sync"]["licensed_users"], 4);
+    let out = support::bin()
+        .args(["groups", "--stale", "--state"])
+        .arg(store.dir())
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("No stale groups"));
 }
 
 fn config_repo(dir: &std::path::Path) {
