@@ -1,1 +1,8 @@
 //! Integration tests: reliability (faults, crashes, corrupt stores, hostile input, secrets, least privilege).
+//! Figures are printed as `reliability figure: part.key = value` lines (run with `--nocapture` to see them);
+//! docs/reliability.md states them and [`doc`] keeps it honest.
+
+#[path = "reliability/common.rs"]
+mod common;
+#[path = "reliability/faults.rs"]
+mod faults;
