@@ -24,25 +24,41 @@ struct Actions {
     stop: Vec<Action>,
 }
 
-struct Hist<'a, 'u> {
-    rem: Option<&'a BTreeMap<UserId, BTreeSet<String>>>,
-    name: &'a str,
+struct Hist<'a, 'r> {
+    /// The rule's remembered state per user index (built once per rule, no per-user map lookups).
+    rem: &'r [Option<&'a BTreeSet<String>>],
+    name: &'r str,
     added: HashSet<&'a str>,
-    users: &'u Users<'a>,
 }
 
 impl History for Hist<'_, '_> {
     fn prev(&self, u: u32) -> bool {
-        self.rem
-            .and_then(|m| m.get(self.users.id(u)))
-            .is_some_and(|s| s.contains(self.name))
+        self.rem[u as usize].is_some_and(|s| s.contains(self.name))
     }
     fn seen_before(&self, u: u32) -> bool {
-        self.rem.is_some_and(|m| m.contains_key(self.users.id(u)))
+        self.rem[u as usize].is_some()
     }
     fn added_by_us(&self, id: &str) -> bool {
         self.added.contains(id)
     }
+}
+
+/// The remembered state of one rule by user index: a merge of two id-sorted sequences.
+fn remembered_by_user<'a>(
+    rem: Option<&'a BTreeMap<UserId, BTreeSet<String>>>,
+    users: &Users<'_>,
+) -> Vec<Option<&'a BTreeSet<String>>> {
+    let mut out = vec![None; users.len()];
+    let Some(rem) = rem else { return out };
+    let mut it = rem.iter().peekable();
+    for u in 0..users.len() as u32 {
+        let id = users.id(u);
+        while it.next_if(|(k, _)| k.as_str() < id).is_some() {}
+        if let Some((_, s)) = it.next_if(|(k, _)| k.as_str() == id) {
+            out[u as usize] = Some(s);
+        }
+    }
+    out
 }
 
 fn added_to<'a>(remembered: &'a Remembered, group_id: Option<&str>) -> HashSet<&'a str> {
@@ -98,6 +114,7 @@ pub fn plan(config: &Config, org: &OrgView, remembered: &Remembered) -> Plan {
             }
         }
         let rem = remembered.user_groups.get(&rule_id);
+        let rem_by_user = remembered_by_user(rem, &users);
         let mut order: Vec<u32> = (0..computed.groups.len() as u32).collect();
         order.sort_by(|a, b| {
             computed.groups[*a as usize]
@@ -131,10 +148,9 @@ pub fn plan(config: &Config, org: &OrgView, remembered: &Remembered) -> Plan {
             );
             let diff = if works {
                 let hist = Hist {
-                    rem,
+                    rem: &rem_by_user,
                     name: &g.name,
                     added: added_to(remembered, res.okta_id),
-                    users: &users,
                 };
                 membership::diff(policies.membership, &g.desired, &members, &users, &hist)
             } else {
