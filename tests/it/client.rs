@@ -160,11 +160,11 @@ fn every_recorded_body_of_our_endpoints_parses_into_the_client_types() {
                 *counts.entry("user_page").or_default() += 1;
                 users.extend(page);
             }
-            ("GET" | "POST", ["api", "v1", "users", _]) | ("POST", ["api", "v1", "users"]) => {
-                if x.body.trim() != "{}" {
-                    users.push(parse(x));
-                    *counts.entry("user").or_default() += 1;
-                }
+            ("GET" | "POST", ["api", "v1", "users", _]) | ("POST", ["api", "v1", "users"])
+                if x.body.trim() != "{}" =>
+            {
+                users.push(parse(x));
+                *counts.entry("user").or_default() += 1;
             }
             ("GET", ["api", "v1", "groups"]) | ("GET", ["api", "v1", "users", _, "groups"]) => {
                 let page: Vec<Group> = parse(x);
@@ -697,4 +697,105 @@ async fn an_emulator_that_is_not_running_says_so() {
         "{e}"
     );
     assert_eq!(c.stats().transport_errors, 5);
+}
+
+/// Measurement, not a test of speed: a few thousand membership writes against the emulator's Workforce profile
+/// at 60x (a one-second window; the groups bucket is 500/min, 250 of it for one token) must see no 429 and
+/// should keep the bucket busy. Prints achieved vs allowed rate.
+/// Run: `cargo test --release --test it client::bench_membership_writes -- --ignored --nocapture`
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "measurement; run by hand with --ignored --nocapture"]
+async fn bench_membership_writes() {
+    use dyngroups::okta::model::GroupType;
+    use dyngroups::sim::ratelimit::RateProfile;
+    use futures::StreamExt;
+
+    let writes: usize = std::env::var("BENCH_WRITES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(3000);
+    let share: f64 = std::env::var("BENCH_SHARE")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(90.0);
+    let emu = big_org(writes.div_ceil(10).max(100));
+    let users: Vec<String> = emu.users().into_iter().map(|u| u.id).collect();
+    let groups: Vec<String> = (0..10)
+        .map(|i| {
+            emu.create_group_of_type(GroupType::OktaGroup, &format!("bench_{i}"))
+                .unwrap()
+                .id
+        })
+        .collect();
+    let server = support::serve_with(
+        &emu,
+        ServerOptions {
+            profile: RateProfile::Workforce,
+            time_scale: 60.0,
+            ..ServerOptions::default()
+        },
+    )
+    .await;
+    let window = server.window();
+    let c = client(
+        &server.base_url,
+        "emulator-token",
+        ClientOptions {
+            rate_window: window,
+            bucket_share_percent: share,
+            ..ClientOptions::default()
+        },
+    );
+    let pairs: Vec<(String, String)> = (0..writes)
+        .map(|i| {
+            (
+                groups[i % groups.len()].clone(),
+                users[i / groups.len() % users.len()].clone(),
+            )
+        })
+        .collect();
+    let start = std::time::Instant::now();
+    let results: Vec<_> = futures::stream::iter(pairs)
+        .map(|(g, u)| {
+            let c = c.clone();
+            async move { c.add_member(&g, &u).await }
+        })
+        .buffer_unordered(64)
+        .collect()
+        .await;
+    let elapsed = start.elapsed();
+    let failures = results.iter().filter(|r| r.is_err()).count();
+    let counters = server.counters();
+    let s = c.stats();
+    let windows = elapsed.as_secs_f64() / window.as_secs_f64();
+    let limit = s.buckets.get("groups").and_then(|b| b.limit).unwrap_or(0);
+    println!(
+        "{writes} membership writes in {:.2} s = {:.1} windows of {:?}",
+        elapsed.as_secs_f64(),
+        windows,
+        window
+    );
+    println!(
+        "achieved {:.1} writes/window; allowed for this token {limit}/window; our share {share}% = {:.0}/window; \
+         utilisation {:.1}% of the token's limit, {:.1}% of our share",
+        writes as f64 / windows,
+        limit as f64 * share / 100.0,
+        100.0 * writes as f64 / windows / limit as f64,
+        100.0 * writes as f64 / windows / (limit as f64 * share / 100.0),
+    );
+    println!(
+        "server: {} requests, {} 429s (rate {}, concurrency {}), max in flight {}",
+        counters.requests,
+        counters.total_429(),
+        counters.rate_limited,
+        counters.concurrency_limited,
+        counters.max_in_flight
+    );
+    println!("client: {s}");
+    assert_eq!(failures, 0);
+    assert_eq!(
+        counters.total_429(),
+        0,
+        "the pacer must keep us under the limit"
+    );
 }

@@ -18,8 +18,7 @@ pub struct LinkValue {
 pub fn parse_link_header(value: &str) -> Vec<LinkValue> {
     let mut out = Vec::new();
     let mut rest = value;
-    loop {
-        let Some(open) = rest.find('<') else { break };
+    while let Some(open) = rest.find('<') {
         let after_open = &rest[open + 1..];
         let Some(close) = after_open.find('>') else {
             break;

@@ -142,7 +142,7 @@ pub fn decide(
 ) -> Decision {
     let jitter = jitter.clamp(0.0, 1.0);
     match outcome {
-        Outcome::Response { status, rate } if status == 429 => {
+        Outcome::Response { status: 429, rate } => {
             if rate.is_concurrency_limit() {
                 let reason = RetryReason::ConcurrencyLimited;
                 if attempts.rate_limited > policy.max_rate_limit_waits {

@@ -27,7 +27,8 @@ pub struct ClientStats {
     pub transport_errors: u64,
     /// Requests sent again.
     pub retries: u64,
-    /// Time spent waiting for the pace (slowing down before a bucket runs out), in ms.
+    /// Time spent waiting for the pace (slowing down before a bucket runs out), in ms, summed over requests
+    /// (concurrent waits add up, so this can exceed the wall-clock time).
     pub pacing_wait_ms: u64,
     /// Time spent waiting before retries (429 resets, backoff), in ms.
     pub retry_wait_ms: u64,
