@@ -342,6 +342,7 @@ impl<'a> Run<'a> {
             self.writes.fetch_sub(1, Ordering::SeqCst);
             return Outcome::Skipped;
         }
+        self.hooks.before_write();
         let result = match action {
             Action::CreateGroup {
                 name, description, ..

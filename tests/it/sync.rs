@@ -700,6 +700,15 @@ async fn cli_sync_killed_midway_converges_and_the_views_show_it() {
             .env("DYNGROUPS_CRASH_AFTER_WRITES", "2")
             .output()
             .unwrap();
+        let killed_before = cli(&["sync"], &c, &s, &url)
+            .env("DYNGROUPS_TEST_HOOKS", "1")
+            .env("DYNGROUPS_CRASH_BEFORE_WRITE", "2")
+            .output()
+            .unwrap();
+        assert!(
+            !killed_before.status.success(),
+            "the hook kills the second run before a write"
+        );
         let again = cli(&["sync"], &c, &s, &url).output().unwrap();
         let noop = cli(&["sync", "--format", "json"], &c, &s, &url)
             .output()
