@@ -78,14 +78,22 @@ pub fn summary_line(input: &CommentInput) -> String {
     );
     if s.has_changes() {
         let mut parts = Vec::new();
+        let mut first = true;
         for (n, what) in [
-            (s.groups_new, "groups to create"),
+            (s.groups_new, "to create"),
             (s.groups_adopt, "to adopt"),
             (s.groups_delete, "to delete"),
             (s.groups_stop_managing, "to stop managing"),
         ] {
             if n > 0 {
-                parts.push(format!("{n} {what}"));
+                // "2 groups to create, 1 to adopt": the noun once, on the first count.
+                let noun = if first {
+                    format!(" {}", plural(n, "group", "groups"))
+                } else {
+                    String::new()
+                };
+                parts.push(format!("{n}{noun} {what}"));
+                first = false;
             }
         }
         parts.push(format!("+{} / −{} memberships", s.adds, s.removes));
@@ -103,13 +111,20 @@ pub fn summary_line(input: &CommentInput) -> String {
         } else {
             let _ = write!(
                 line,
-                "; this pull request: {} rules added, {} removed, {} changed",
-                c.rules_added, c.rules_removed, c.rules_changed
+                "; this pull request: {} {} added, {} removed, {} changed",
+                c.rules_added,
+                plural(c.rules_added, "rule", "rules"),
+                c.rules_removed,
+                c.rules_changed
             );
         }
     }
     line.push('.');
     line
+}
+
+fn plural<'a>(n: u64, one: &'a str, many: &'a str) -> &'a str {
+    if n == 1 { one } else { many }
 }
 
 fn footer(input: &CommentInput) -> String {
@@ -283,7 +298,7 @@ mod tests {
         assert_eq!(
             lines.next(),
             Some(
-                "**dyngroups assess** for `prod`: a sync would make 1 groups to create, +3 / −0 memberships."
+                "**dyngroups assess** for `prod`: a sync would make 1 group to create, +3 / −0 memberships."
             )
         );
         assert!(

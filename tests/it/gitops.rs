@@ -537,7 +537,7 @@ mod live {
             )
         );
         assert!(
-            body.contains("this pull request: 1 rules added, 0 removed, 0 changed"),
+            body.contains("this pull request: 1 rule added, 0 removed, 0 changed"),
             "{body}"
         );
         for login in ["ana@example.com", "bo@example.com", "Ana", "Ito"] {
@@ -794,11 +794,7 @@ mod live {
         }
         let comments = gh.comments("acme", "okta-config", 4);
         assert_eq!(comments.len(), 1, "one comment after two runs");
-        assert!(
-            comments[0]
-                .body
-                .contains("this pull request: 1 rules added")
-        );
+        assert!(comments[0].body.contains("this pull request: 1 rule added"));
 
         gh.set_forbid_writes(true);
         let summary = tmp.path().join("summary-fork.md");
