@@ -9,6 +9,7 @@ use super::{Exit, Format, Globals};
 use crate::plan::model::{Action, Plan};
 
 #[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:\n  dyngroups --config examples/config assess\n  dyngroups assess --rule department --format markdown\n  dyngroups assess --base origin/main --detailed-exitcode")]
 pub struct Args {
     /// Only the rules with this name prefix.
     #[arg(long, value_name = "PREFIX")]

@@ -13,6 +13,7 @@ pub use crate::store::views::{groups_json, status_json};
 use crate::store::{Store, StoredGroup};
 
 #[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:\n  dyngroups status\n  dyngroups status --format json")]
 pub struct StatusArgs {
     /// How many recent runs to show.
     #[arg(long, default_value_t = 10, value_name = "N")]
@@ -20,6 +21,7 @@ pub struct StatusArgs {
 }
 
 #[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:\n  dyngroups groups\n  dyngroups groups --stale --format json")]
 pub struct GroupsArgs {
     /// Only managed groups with zero members.
     #[arg(long)]

@@ -14,6 +14,7 @@ use crate::plan::model::Plan;
 use crate::reconcile::{self, SyncOptions, SyncReport};
 
 #[derive(Debug, clap::Args)]
+#[command(after_help = "Example:\n  dyngroups plan --out plan.json && dyngroups apply plan.json")]
 pub struct PlanArgs {
     /// Where to write the plan (JSON), for `dyngroups apply FILE`.
     #[arg(long, short, value_name = "FILE")]
@@ -24,6 +25,7 @@ pub struct PlanArgs {
 }
 
 #[derive(Debug, clap::Args)]
+#[command(after_help = "Example:\n  dyngroups plan --out plan.json && dyngroups apply plan.json")]
 pub struct ApplyArgs {
     /// A plan written by `dyngroups plan --out FILE`.
     pub file: PathBuf,
@@ -33,6 +35,7 @@ pub struct ApplyArgs {
 }
 
 #[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:\n  dyngroups sync --dry-run --detailed-exitcode\n  dyngroups sync\n  dyngroups sync --allow-mass-changes   # once, after reading why the failsafe stopped")]
 pub struct SyncArgs {
     /// Plan and show what would change; change nothing.
     #[arg(long)]

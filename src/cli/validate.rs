@@ -7,6 +7,7 @@ use super::{Exit, Format, Globals};
 use crate::config;
 
 #[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:\n  dyngroups validate --config examples/config\n  dyngroups validate --config . --rev main --format json")]
 pub struct Args {}
 
 pub async fn run(g: &Globals, _args: &Args) -> anyhow::Result<Exit> {

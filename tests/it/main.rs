@@ -5,6 +5,7 @@ mod cli_e2e;
 mod client;
 mod config;
 mod gitops;
+mod incremental;
 mod planner;
 mod reliability;
 mod sim;
