@@ -4,5 +4,7 @@
 
 #[path = "reliability/common.rs"]
 mod common;
+#[path = "reliability/crash.rs"]
+mod crash;
 #[path = "reliability/faults.rs"]
 mod faults;
