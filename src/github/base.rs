@@ -104,8 +104,17 @@ impl BaseAssessment {
             instance: &self.instance,
             head: &self.head,
             diff: Some(&self.diff),
-            base_label: Some(&self.base_rev),
+            base_label: Some(short_rev(&self.base_rev)),
         }
+    }
+}
+
+/// A full commit id shortened to 12 characters for display; branch and tag names unchanged.
+pub fn short_rev(rev: &str) -> &str {
+    if rev.len() >= 40 && rev.chars().all(|c| c.is_ascii_hexdigit()) {
+        &rev[..12]
+    } else {
+        rev
     }
 }
 
