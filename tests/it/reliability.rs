@@ -8,3 +8,5 @@ mod common;
 mod crash;
 #[path = "reliability/faults.rs"]
 mod faults;
+#[path = "reliability/store.rs"]
+mod store;
