@@ -24,7 +24,7 @@ pub enum Profile {
 
 #[derive(Debug, Subcommand)]
 pub enum SimCommand {
-    /// Run the Okta emulator over HTTP (Ctrl-C stops it).
+    /// Run the Okta emulator over HTTP (Ctrl-C or SIGTERM stops it).
     ///
     /// Clients use the printed URL as the Okta org URL and the token "emulator-token" unless the seed
     /// declares tokens. Faults and counters: GET/PUT/DELETE <url>/_sim/faults, GET <url>/_sim/counters.
@@ -88,13 +88,17 @@ pub async fn run(_g: &Globals, c: SimCommand) -> anyhow::Result<Exit> {
                 .with_context(|| format!("starting the emulator on {listen}"))?;
             let (users, groups) = (emu.users().len(), emu.groups().len());
             eprintln!(
-                "Okta emulator listening on {} ({users} users, {groups} groups, profile {profile:?}, time scale {time_scale}); Ctrl-C stops it",
+                "Okta emulator listening on {} ({users} users, {groups} groups, profile {profile:?}, time scale {time_scale}); Ctrl-C or SIGTERM stops it",
                 running.base_url
             );
             println!("{}", running.base_url);
-            tokio::signal::ctrl_c()
-                .await
-                .context("waiting for Ctrl-C")?;
+            let mut term =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+                    .context("listening for SIGTERM")?;
+            tokio::select! {
+                r = tokio::signal::ctrl_c() => r.context("waiting for Ctrl-C")?,
+                _ = term.recv() => {}
+            }
             running.shutdown();
             Ok(Exit::Success)
         }

@@ -47,13 +47,23 @@ fn generate_writes_a_deterministic_loadable_seed() {
     );
 }
 
+/// Kills the served emulator even when an assertion fails first.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 #[tokio::test]
 async fn serve_answers_okta_calls_and_admin_endpoints() {
     let dir = tempfile::tempdir().unwrap();
     let seed = dir.path().join("seed.yaml");
     std::fs::write(&seed, crate::support::SMALL_ORG).unwrap();
     let exe = env!("CARGO_BIN_EXE_dyngroups");
-    let mut child = Command::new(exe)
+    let child = Command::new(exe)
         .args([
             "sim",
             "serve",
@@ -68,8 +78,9 @@ async fn serve_answers_okta_calls_and_admin_endpoints() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
+    let mut child = KillOnDrop(child);
     let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
+    BufReader::new(child.0.stdout.take().unwrap())
         .read_line(&mut line)
         .unwrap();
     let base = line.trim().to_string();
@@ -88,6 +99,4 @@ async fn serve_answers_okta_calls_and_admin_endpoints() {
     let (st, _, counters) = call("GET", &format!("{base}/_sim/counters"), None, None).await;
     assert_eq!(st, 200);
     assert_eq!(counters["by_bucket"]["users"], 1);
-    child.kill().unwrap();
-    let _ = child.wait();
 }
