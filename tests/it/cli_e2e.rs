@@ -304,12 +304,15 @@ async fn error_wrong_token() {
 fn error_wrong_domain() {
     let home = Home::new();
     let url = format!("https://127.0.0.1:{}", closed_port());
+    let started = std::time::Instant::now();
     let r = run(home
         .against(&examples_config(), &url)
         .env("OKTA_API_TOKEN", FULL_TOKEN)
         .arg("assess"));
     assert_eq!(r.code, 1, "{}", r.show());
     assert!(r.stderr.contains("could not reach Okta"), "{}", r.show());
+    // Reported, not asserted (no wall-clock asserts in tests): connect errors are retried with backoff.
+    eprintln!("an unreachable domain failed after {:?}", started.elapsed());
     assert!(says_what_to_do(&r.stderr), "{}", r.show());
     snapshot("error_wrong_domain", home.path(), &r);
 }
@@ -585,6 +588,19 @@ async fn json_logs_on_stderr() {
     }
     assert!(logs > 0, "no log line at -v: {}", r.show());
     assert!(!r.stderr.contains('\u{1b}'));
+
+    // The ANSI check above can see colour: forced colour on text logs shows escapes even with NO_COLOR set.
+    let r = run(home
+        .dg()
+        .arg("--config")
+        .arg(examples_config())
+        .arg("--state")
+        .arg(home.path().join("colour-state"))
+        .args(["--okta-url", &server.base_url])
+        .env("OKTA_API_TOKEN", "ro")
+        .args(["--color", "always", "sync"]));
+    assert_eq!(r.code, 1, "{}", r.show());
+    assert!(r.stderr.contains('\u{1b}'), "--color always: {}", r.show());
 }
 
 /// The numbers of four or more digits without thousands separators that stand alone in `text` (not part
