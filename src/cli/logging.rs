@@ -16,7 +16,8 @@ pub fn init(g: &GlobalArgs) {
         }
     };
     // Our crate at the chosen level; dependencies one step quieter unless RUST_LOG says otherwise.
-    let default = format!("{level},dyngroups={level},hyper=warn,h2=warn,reqwest=warn,gix=warn,sled=warn");
+    let default =
+        format!("{level},dyngroups={level},hyper=warn,h2=warn,reqwest=warn,gix=warn,sled=warn");
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)

@@ -42,7 +42,11 @@ pub trait OktaApi: Send + Sync {
     async fn list_group_members(&self, group_id: &str) -> Result<Vec<User>, OktaError>;
     /// Always creates an `OKTA_GROUP`; a taken name is refused with 400 E0000001.
     async fn create_group(&self, profile: &GroupProfile) -> Result<Group, OktaError>;
-    async fn update_group(&self, group_id: &str, profile: &GroupProfile) -> Result<Group, OktaError>;
+    async fn update_group(
+        &self,
+        group_id: &str,
+        profile: &GroupProfile,
+    ) -> Result<Group, OktaError>;
     async fn delete_group(&self, group_id: &str) -> Result<(), OktaError>;
     async fn add_member(&self, group_id: &str, user_id: &str) -> Result<(), OktaError>;
     async fn remove_member(&self, group_id: &str, user_id: &str) -> Result<(), OktaError>;
