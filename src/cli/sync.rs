@@ -49,6 +49,9 @@ pub struct SyncArgs {
     /// Most Okta writes this run (overrides budget.max_writes_per_sync); the rest waits for the next run.
     #[arg(long, value_name = "N")]
     pub max_writes: Option<u64>,
+    /// Read the whole org instead of only what changed since the last sync (a full reconcile).
+    #[arg(long)]
+    pub full: bool,
 }
 
 /// The validated config (read off the async runtime: reading git is blocking).
@@ -130,6 +133,7 @@ pub async fn sync(g: &Globals, args: &SyncArgs) -> anyhow::Result<Exit> {
         allow_mass_changes: args.allow_mass_changes,
         interactive: interactive(g),
         max_writes: args.max_writes,
+        full: args.full,
     };
     let report = reconcile::sync(&okta, &store, &cfg, &opts).await?;
     let exit = show(g, &report, Some(&okta))?;

@@ -9,9 +9,11 @@
 //! `dyngroups status` and a manual sync can use it between runs.
 
 mod counting;
+pub mod incremental;
 mod report;
 mod run;
 
 pub use counting::Counting;
+pub use incremental::ObserveInfo;
 pub use report::{ReconcileError, SyncOptions, SyncReport};
 pub use run::{Prepared, ReinitReport, apply_saved, prepare, reinit, sync};

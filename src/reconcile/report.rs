@@ -21,6 +21,8 @@ pub struct SyncOptions {
     pub interactive: bool,
     /// Overrides the instance's `budget.max_writes_per_sync`.
     pub max_writes: Option<u64>,
+    /// Observe the whole org even when an incremental observation would do (`sync --full`).
+    pub full: bool,
 }
 
 /// What a run did.
@@ -42,6 +44,9 @@ pub struct SyncReport {
     pub duration_ms: u64,
     pub managed_groups: u64,
     pub licensed_users: u64,
+    /// Full or incremental observation, why, and what it read (None for `apply` of a saved plan).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub observe: Option<super::incremental::ObserveInfo>,
     #[serde(skip)]
     pub plan: Plan,
 }

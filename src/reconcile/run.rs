@@ -5,6 +5,7 @@ use std::time::Instant;
 use chrono::Utc;
 
 use super::counting::Counting;
+use super::incremental::{self, ObserveInfo};
 use super::report::{ReconcileError, SyncOptions, SyncReport};
 use crate::apply::recover::{RecoveryReport, recover_after_observe, recover_before_observe};
 use crate::apply::safety::{self, SafetyReport};
@@ -14,6 +15,7 @@ use crate::okta::api::OktaApi;
 use crate::plan::model::{
     Action, GroupStatus, OrgView, PLAN_FORMAT_VERSION, Plan, Remembered, SkipReason,
 };
+use crate::store::snap::Snapshot;
 use crate::store::{ApiCalls, AuditEntry, Store, StoredGroup, SyncCounts, SyncRecord, SyncStatus};
 
 /// The state a run plans from.
@@ -113,6 +115,7 @@ struct Entry<'a> {
     counts: SyncCounts,
     calls: ApiCalls,
     message: Option<String>,
+    observe: Option<String>,
 }
 
 fn record_history(store: &Store, entry: Entry<'_>, started: Instant) -> Result<(), ReconcileError> {
@@ -128,6 +131,7 @@ fn record_history(store: &Store, entry: Entry<'_>, started: Instant) -> Result<(
         managed_groups: store.groups()?.len() as u64,
         licensed_users: store.licensed_users()?,
         message: entry.message,
+        observe: entry.observe,
     })?;
     w.commit()?;
     store.flush()?;
@@ -137,6 +141,13 @@ fn record_history(store: &Store, entry: Entry<'_>, started: Instant) -> Result<(
     Ok(())
 }
 
+/// Which run this is: `sync` or `apply`, when it started, and (syncs) the observation to record.
+struct RunKind<'a> {
+    kind: &'a str,
+    started: Instant,
+    observed: Option<(ObserveInfo, Snapshot)>,
+}
+
 /// Applies `plan` (already prepared), records history and builds the report.
 async fn execute(
     api: &Counting<'_>,
@@ -144,9 +155,17 @@ async fn execute(
     config: &Config,
     prepared: Prepared,
     opts: &SyncOptions,
-    kind: &str,
-    started: Instant,
+    run: RunKind<'_>,
 ) -> Result<SyncReport, ReconcileError> {
+    let RunKind {
+        kind,
+        started,
+        observed,
+    } = run;
+    let (observe, next) = match observed {
+        Some((info, next)) => (Some(info), Some(next)),
+        None => (None, None),
+    };
     let Prepared {
         org,
         plan,
@@ -175,9 +194,15 @@ async fn execute(
         duration_ms: 0,
         managed_groups: store.groups()?.len() as u64,
         licensed_users: store.licensed_users()?,
+        observe,
         plan,
     };
     if opts.dry_run || report.disabled {
+        if !opts.dry_run
+            && let Some(next) = next
+        {
+            incremental::record(api, store, &report.plan, &Default::default(), next, false).await?;
+        }
         if report.safety.is_stop() {
             report.status = SyncStatus::SafetyStop;
         }
@@ -194,6 +219,10 @@ async fn execute(
         interactive: opts.interactive,
     };
     let applied = apply::apply(api, store, &report.plan, &org, &apply_opts).await?;
+    if let Some(next) = next {
+        let wrote = applied.writes > 0;
+        incremental::record(api, store, &report.plan, &applied.created, next, wrote).await?;
+    }
     report.status = status_of(&applied, &report.safety);
     report.managed_groups = applied.managed_groups;
     report.licensed_users = applied.licensed_users;
@@ -220,6 +249,7 @@ async fn execute(
         counts: applied.counts.clone(),
         calls: report.api_calls.clone(),
         message,
+        observe: report.observe.as_ref().map(ObserveInfo::label),
     };
     record_history(store, entry, started)?;
     report.apply = Some(applied);
@@ -246,11 +276,66 @@ fn record_failure(
         counts: SyncCounts::default(),
         calls: api.calls(),
         message: Some(err.to_string()),
+        observe: None,
     };
     let _ = record_history(store, entry, started);
 }
 
+/// Observes (incrementally when the store's snapshot allows it, see [`incremental`]), plans, checks.
+async fn prepare_sync(
+    api: &dyn OktaApi,
+    store: &Store,
+    config: &Config,
+    full: bool,
+) -> Result<(Prepared, ObserveInfo, Snapshot), ReconcileError> {
+    // Decided before recovery: an interrupted apply (dirty store, journal) forces a full observation.
+    let meta = store.snapshot_meta()?;
+    let reason = incremental::full_reason(store, config, full, meta.as_ref())?;
+    let mut recovery = recover_before_observe(api, store).await.map_err(Box::new)?;
+    let remembered = store.remembered()?;
+    let prev = match reason {
+        None => Some(store.snapshot()?),
+        Some(_) => None,
+    };
+    let concurrency = config.instance.budget.max_concurrency.max(1);
+    let obs = incremental::observe(api, config, &remembered, prev.as_ref(), concurrency)
+        .await
+        .map_err(|source| ReconcileError::Okta {
+            what: "reading the org from Okta".to_string(),
+            source: Box::new(source),
+        })?;
+    let org = obs.org;
+    let phase2 = recover_after_observe(store, &org)?;
+    recovery
+        .groups_recovered
+        .extend(phase2.groups_recovered.iter().cloned());
+    recovery.memberships_confirmed += phase2.memberships_confirmed;
+    recovery.cleared += phase2.cleared;
+    let remembered = if phase2.changed_store() {
+        store.remembered()?
+    } else {
+        remembered
+    };
+    let plan = crate::plan::plan(config, &org, &remembered);
+    let mut info = obs.info;
+    info.reason = reason;
+    tracing::info!("observed the org: {}", info.label());
+    Ok((
+        Prepared {
+            org,
+            remembered,
+            plan,
+            recovery,
+        },
+        info,
+        obs.next,
+    ))
+}
+
 /// Plan and apply now (`dyngroups sync`, the daemon's hourly run). `dry_run` plans and changes nothing.
+/// The org is observed incrementally when the store holds a snapshot of an earlier sync made with the same
+/// config, the last apply finished, and the last full observation is younger than
+/// `full_sync_every_hours`; otherwise (or with `full`) fully. Both make the same plan.
 pub async fn sync(
     api: &dyn OktaApi,
     store: &Store,
@@ -260,13 +345,18 @@ pub async fn sync(
     let started = Instant::now();
     let api = Counting::new(api);
     let result = async {
-        let prepared = prepare(&api, store, config).await?;
+        let (prepared, info, next) = prepare_sync(&api, store, config, opts.full).await?;
         match refuse_if_unknown_store(store, &prepared.plan) {
             // A dry run shows the plan anyway; the refusal is what a real sync would answer.
             Err(e) if opts.dry_run => tracing::warn!("a sync would refuse to run: {e}"),
             other => other?,
         }
-        execute(&api, store, config, prepared, opts, "sync", started).await
+        let run = RunKind {
+            kind: "sync",
+            started,
+            observed: Some((info, next)),
+        };
+        execute(&api, store, config, prepared, opts, run).await
     }
     .await;
     if let Err(e) = &result
@@ -319,7 +409,12 @@ pub async fn apply_saved(
             plan: saved,
             ..fresh
         };
-        execute(&api, store, config, prepared, opts, "apply", started).await
+        let run = RunKind {
+            kind: "apply",
+            started,
+            observed: None,
+        };
+        execute(&api, store, config, prepared, opts, run).await
     }
     .await;
     if let Err(e) = &result
@@ -402,6 +497,8 @@ pub async fn reinit(
         }
     }
     w.mark_initialized();
+    // The snapshot described the store's old state: the next sync observes fully.
+    w.clear_snapshot()?;
     w.commit()?;
     let licensed = store.count_licensed_users()?;
     let mut w = store.writer();
@@ -417,6 +514,7 @@ pub async fn reinit(
         },
         calls: api.calls(),
         message: None,
+        observe: None,
     };
     record_history(store, entry, started)?;
     Ok(report)

@@ -122,6 +122,7 @@ impl Store {
             keys::HISTORY,
             keys::AUDIT,
             keys::JOURNAL,
+            super::snap::SNAP,
         ] {
             for (k, _) in self.scan(prefix.as_bytes())? {
                 w.remove_key(k);

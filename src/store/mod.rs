@@ -8,6 +8,7 @@
 pub mod export;
 pub mod keys;
 pub mod records;
+pub mod snap;
 pub mod views;
 mod writer;
 

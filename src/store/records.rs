@@ -122,6 +122,9 @@ pub struct SyncRecord {
     /// Why it failed or stopped.
     #[serde(default)]
     pub message: Option<String>,
+    /// For syncs: `incremental` or `full (why)`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observe: Option<String>,
 }
 
 /// One change made (or attempted) in Okta or in what we manage, with the commit that caused it.

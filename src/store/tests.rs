@@ -183,6 +183,7 @@ fn history_is_newest_first() {
             managed_groups: 0,
             licensed_users: 0,
             message: None,
+            observe: None,
         })
         .unwrap();
         w.commit().unwrap();

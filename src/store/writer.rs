@@ -24,6 +24,10 @@ impl<'a> Writer<'a> {
         }
     }
 
+    pub(crate) fn store(&self) -> &'a Store {
+        self.store
+    }
+
     pub fn is_empty(&self) -> bool {
         self.ops == 0
     }

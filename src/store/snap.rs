@@ -1,0 +1,192 @@
+//! The observation snapshot an incremental sync starts from (owned by `reconcile::incremental`): the users the
+//! last sync saw (id, status and only the attributes rules read), the member sets of the groups it had to
+//! compare (managed groups and groups with computed names) with each group's `lastMembershipUpdated` when
+//! its members were read, and marks (config fingerprint, newest user `lastUpdated`, last full sync).
+//!
+//! Keys: `v1/snap/meta` (SnapMeta), `v1/snap/user/<user id>` (SnapUser), `v1/snap/group/<group id>` (SnapGroup).
+//! Attributes are stored because the planner needs every unchanged user's values; group names per user
+//! (`v1/ug/`) cannot stand in for them (merged values, aliases, rejected values and counts need the raw value).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::{Store, StoreError, Writer, keys};
+use crate::okta::model::UserStatus;
+use crate::plan::model::{GroupId, UserId};
+
+pub const SNAP: &str = "v1/snap/";
+const META: &str = "v1/snap/meta";
+const USER: &str = "v1/snap/user/";
+const GROUP: &str = "v1/snap/group/";
+
+/// What the snapshot was taken with.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SnapMeta {
+    /// `plan::fingerprint::config` of the config the snapshot was observed for.
+    pub config_fingerprint: String,
+    /// The profile attributes stored per user (those the rules read).
+    pub attributes: Vec<String>,
+    /// Newest user `lastUpdated` seen (Okta's clock); the next run asks for users changed after it, less an overlap.
+    pub users_mark: Option<DateTime<Utc>>,
+    /// When the last full observation ran (our clock).
+    pub last_full: DateTime<Utc>,
+    /// When this snapshot was taken (our clock).
+    pub taken: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SnapUser {
+    #[serde(rename = "s")]
+    pub status: UserStatus,
+    #[serde(rename = "a", default)]
+    pub attributes: BTreeMap<String, Value>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SnapGroup {
+    /// `lastMembershipUpdated` when `members` was read; None: unknown (list the members next time).
+    pub lmu: Option<DateTime<Utc>>,
+    pub members: BTreeSet<UserId>,
+}
+
+/// A whole snapshot in memory.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Snapshot {
+    pub meta: Option<SnapMeta>,
+    pub users: BTreeMap<UserId, SnapUser>,
+    pub groups: BTreeMap<GroupId, SnapGroup>,
+}
+
+fn key(prefix: &str, id: &str) -> Vec<u8> {
+    [prefix.as_bytes(), id.as_bytes()].concat()
+}
+
+impl Store {
+    pub fn snapshot_meta(&self) -> Result<Option<SnapMeta>, StoreError> {
+        self.get_json(META.as_bytes())
+    }
+
+    /// The whole snapshot (empty when there is none).
+    pub fn snapshot(&self) -> Result<Snapshot, StoreError> {
+        let mut snap = Snapshot {
+            meta: self.snapshot_meta()?,
+            ..Snapshot::default()
+        };
+        for (k, v) in self.scan(USER.as_bytes())? {
+            let id = keys::suffix(&k, USER).ok_or_else(|| self.corrupt("bad snapshot user key"))?;
+            snap.users.insert(id, self.decode(&k, &v)?);
+        }
+        for (k, v) in self.scan(GROUP.as_bytes())? {
+            let id =
+                keys::suffix(&k, GROUP).ok_or_else(|| self.corrupt("bad snapshot group key"))?;
+            snap.groups.insert(id, self.decode(&k, &v)?);
+        }
+        Ok(snap)
+    }
+}
+
+fn json<T: Serialize>(store: &Store, what: &[u8], value: &T) -> Result<Vec<u8>, StoreError> {
+    serde_json::to_vec(value).map_err(|e| StoreError::Io {
+        dir: store.dir.clone(),
+        what: format!("encoding {}", String::from_utf8_lossy(what)),
+        detail: e.to_string(),
+    })
+}
+
+impl Writer<'_> {
+    /// Replaces the snapshot `old` (what the store holds now) by `new`, writing only what differs.
+    pub fn replace_snapshot(&mut self, old: &Snapshot, new: &Snapshot) -> Result<(), StoreError> {
+        let store = self.store();
+        for id in old.users.keys().filter(|id| !new.users.contains_key(*id)) {
+            self.remove_key(key(USER, id));
+        }
+        for (id, u) in &new.users {
+            if old.users.get(id) != Some(u) {
+                let k = key(USER, id);
+                let v = json(store, &k, u)?;
+                self.put_raw(k, v);
+            }
+        }
+        for id in old.groups.keys().filter(|id| !new.groups.contains_key(*id)) {
+            self.remove_key(key(GROUP, id));
+        }
+        for (id, g) in &new.groups {
+            if old.groups.get(id) != Some(g) {
+                let k = key(GROUP, id);
+                let v = json(store, &k, g)?;
+                self.put_raw(k, v);
+            }
+        }
+        match &new.meta {
+            Some(m) => {
+                let v = json(store, META.as_bytes(), m)?;
+                self.put_raw(META, v);
+            }
+            None => self.remove_key(META),
+        }
+        Ok(())
+    }
+
+    /// Forgets the snapshot: the next sync is a full one.
+    pub fn clear_snapshot(&mut self) -> Result<(), StoreError> {
+        for (k, _) in self.store().scan(SNAP.as_bytes())? {
+            self.remove_key(k);
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn snapshot_round_trips_and_writes_only_differences() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let mut snap = Snapshot {
+            meta: Some(SnapMeta {
+                config_fingerprint: "sha256:x".into(),
+                attributes: vec!["department".into()],
+                users_mark: Some(Utc::now()),
+                last_full: Utc::now(),
+                taken: Utc::now(),
+            }),
+            ..Snapshot::default()
+        };
+        snap.users.insert(
+            "u1".into(),
+            SnapUser {
+                status: UserStatus::Active,
+                attributes: [("department".to_string(), Value::from("Sales"))].into(),
+            },
+        );
+        snap.groups.insert(
+            "g1".into(),
+            SnapGroup {
+                lmu: None,
+                members: ["u1".to_string()].into(),
+            },
+        );
+        let mut w = store.writer();
+        w.replace_snapshot(&Snapshot::default(), &snap).unwrap();
+        w.commit().unwrap();
+        assert_eq!(store.snapshot().unwrap(), snap);
+
+        let mut next = snap.clone();
+        next.users.remove("u1");
+        next.groups.get_mut("g1").unwrap().members.clear();
+        let mut w = store.writer();
+        w.replace_snapshot(&snap, &next).unwrap();
+        w.commit().unwrap();
+        assert_eq!(store.snapshot().unwrap(), next);
+
+        let mut w = store.writer();
+        w.clear_snapshot().unwrap();
+        w.commit().unwrap();
+        assert_eq!(store.snapshot().unwrap(), Snapshot::default());
+    }
+}
