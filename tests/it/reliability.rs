@@ -8,5 +8,7 @@ mod common;
 mod crash;
 #[path = "reliability/faults.rs"]
 mod faults;
+#[path = "reliability/hostile.rs"]
+mod hostile;
 #[path = "reliability/store.rs"]
 mod store;
