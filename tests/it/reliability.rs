@@ -10,5 +10,7 @@ mod crash;
 mod faults;
 #[path = "reliability/hostile.rs"]
 mod hostile;
+#[path = "reliability/secrets.rs"]
+mod secrets;
 #[path = "reliability/store.rs"]
 mod store;
