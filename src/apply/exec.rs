@@ -98,6 +98,34 @@ fn action_user(action: &Action) -> Option<&str> {
     }
 }
 
+/// Membership writes in the order a write budget is spent: removals of users who gain no group (leavers,
+/// non-matching members) first; then users who move, each one's removal right before their addition (a
+/// budget that runs out never leaves a moved user in both groups); then additions of users who lose none.
+/// Ties keep the plan's order.
+pub(super) fn budget_order(adds: Vec<Action>, removes: Vec<Action>) -> Vec<Action> {
+    let gaining: BTreeSet<String> = adds
+        .iter()
+        .filter_map(|a| action_user(a).map(str::to_string))
+        .collect();
+    let losing: BTreeSet<String> = removes
+        .iter()
+        .filter_map(|a| action_user(a).map(str::to_string))
+        .collect();
+    let mut all: Vec<(u8, String, u8, Action)> = Vec::with_capacity(adds.len() + removes.len());
+    for a in removes {
+        let user = action_user(&a).unwrap_or_default().to_string();
+        let class = if gaining.contains(&user) { 1 } else { 0 };
+        all.push((class, if class == 1 { user } else { String::new() }, 0, a));
+    }
+    for a in adds {
+        let user = action_user(&a).unwrap_or_default().to_string();
+        let class = if losing.contains(&user) { 1 } else { 2 };
+        all.push((class, if class == 1 { user } else { String::new() }, 1, a));
+    }
+    all.sort_by(|x, y| (x.0, &x.1, x.2).cmp(&(y.0, &y.1, y.2)));
+    all.into_iter().map(|(.., a)| a).collect()
+}
+
 pub(super) fn audit_entry(
     action: &Action,
     commit: Option<&str>,
@@ -207,12 +235,20 @@ impl<'a> Run<'a> {
         self.adopt(&adopts)?;
         self.progress.set_stage("creating groups");
         self.write_all(creates).await?;
-        self.progress.set_stage("adding members");
-        let adds = self.resolve(adds);
-        self.write_all(adds).await?;
-        self.progress.set_stage("removing members");
-        let removes = self.resolve(removes);
-        self.write_all(removes).await?;
+        if self.opts.max_writes.is_some() {
+            // A budget may end the run early: spend it in the order that is safe to stop at.
+            self.progress.set_stage("changing members");
+            let adds = self.resolve(adds);
+            let removes = self.resolve(removes);
+            self.write_all(budget_order(adds, removes)).await?;
+        } else {
+            self.progress.set_stage("adding members");
+            let adds = self.resolve(adds);
+            self.write_all(adds).await?;
+            self.progress.set_stage("removing members");
+            let removes = self.resolve(removes);
+            self.write_all(removes).await?;
+        }
         self.progress.set_stage("deleting groups");
         self.write_all(deletes).await?;
         self.stop_managing(&stops)?;
@@ -299,7 +335,12 @@ impl<'a> Run<'a> {
     async fn write_all(&mut self, actions: Vec<Action>) -> Result<(), ApplyError> {
         let mut rest = actions.into_iter().peekable();
         while rest.peek().is_some() {
-            let chunk: Vec<Action> = rest.by_ref().take(CHUNK).collect();
+            // Never more than the budget left, so the cut falls exactly where the order puts it.
+            let left = self.opts.max_writes.map_or(CHUNK as u64, |max| {
+                max.saturating_sub(self.writes.load(Ordering::SeqCst))
+            });
+            let take = (left.min(CHUNK as u64) as usize).max(1);
+            let chunk: Vec<Action> = rest.by_ref().take(take).collect();
             if self.halted().is_some() || self.budget_spent() {
                 for action in &chunk {
                     self.report.counts.deferred += 1;
@@ -485,5 +526,66 @@ impl<'a> Run<'a> {
             self.store.flush()?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod budget_tests {
+    use super::*;
+    use crate::plan::model::Reason;
+
+    fn member(add: bool, group: &str, user: &str) -> Action {
+        let group = GroupRef::Existing {
+            id: format!("id-{group}"),
+            name: group.to_string(),
+        };
+        let (rule, user) = (
+            "profile.department:department".to_string(),
+            user.to_string(),
+        );
+        if add {
+            Action::AddMember {
+                rule,
+                group,
+                user,
+                reason: Reason::NewlyMatches,
+            }
+        } else {
+            Action::RemoveMember {
+                rule,
+                group,
+                user,
+                reason: Reason::ValueChanged,
+            }
+        }
+    }
+
+    #[test]
+    fn a_budget_is_spent_on_leavers_then_moves_in_pairs_then_new_access() {
+        let adds = vec![
+            member(true, "b", "u-new"),
+            member(true, "b", "u2"),
+            member(true, "c", "u1"),
+        ];
+        let removes = vec![
+            member(false, "a", "u1"),
+            member(false, "a", "u2"),
+            member(false, "a", "u-left"),
+        ];
+        let order: Vec<String> = budget_order(adds, removes)
+            .iter()
+            .map(|a| describe(a).replace("group ", ""))
+            .collect();
+        assert_eq!(
+            order,
+            vec![
+                "remove user u-left from \"a\"",
+                "remove user u1 from \"a\"",
+                "add user u1 to \"c\"",
+                "remove user u2 from \"a\"",
+                "add user u2 to \"b\"",
+                "add user u-new to \"b\"",
+            ]
+        );
     }
 }

@@ -27,6 +27,7 @@ fn record_json(r: &SyncRecord) -> Value {
         "managed_groups": r.managed_groups,
         "licensed_users": r.licensed_users,
         "message": r.message,
+        "observe": r.observe,
     })
 }
 

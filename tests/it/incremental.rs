@@ -480,3 +480,68 @@ async fn a_full_sync_runs_when_asked_when_rules_change_and_after_an_interrupted_
         "incremental"
     );
 }
+
+const SMALL: &str = r#"
+users:
+  - profile: {login: ana@example.com, email: ana@example.com, firstName: Ana, lastName: Ito, department: Engineering}
+  - profile: {login: bo@example.com, email: bo@example.com, firstName: Bo, lastName: Li, department: Sales}
+  - profile: {login: cy@example.com, email: cy@example.com, firstName: Cy, lastName: Ng, department: Sales}
+"#;
+
+#[tokio::test]
+async fn a_write_budget_never_leaves_a_moved_user_in_both_groups_and_the_backlog_follows() {
+    let mut cfg = config(MembershipPolicy::Enforce, EmptyGroups::Keep);
+    cfg.rules.truncate(1);
+    let emu = Emulator::from_yaml(SMALL).expect("seed");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = Store::open(dir.path()).expect("store");
+    let first = reconcile::sync(&emu, &store, &cfg, &SyncOptions::default())
+        .await
+        .expect("first sync");
+    assert!(first.apply.expect("applied").complete());
+    let members = |name: &str| {
+        let g = emu.group_by_name(name).expect("group");
+        emu.member_logins(&g.id)
+    };
+    // Ana moves; another user joins Engineering: three writes, a budget of one per run.
+    emu.set_attribute("ana@example.com", "department", Value::from("Sales"))
+        .expect("move");
+    emu.set_attribute("bo@example.com", "department", Value::from("Engineering"))
+        .expect("move");
+    let budget = SyncOptions {
+        max_writes: Some(1),
+        ..SyncOptions::default()
+    };
+    let mut runs = 0;
+    loop {
+        let r = reconcile::sync(&emu, &store, &cfg, &budget)
+            .await
+            .expect("budgeted sync");
+        runs += 1;
+        let eng = members("department_engineering");
+        let sales = members("department_sales");
+        for u in ["ana@example.com", "bo@example.com"] {
+            assert!(
+                !(eng.contains(&u.to_string()) && sales.contains(&u.to_string())),
+                "run {runs}: {u} is in both groups"
+            );
+        }
+        let status = dyngroups::store::views::status_json(&store, 1).expect("status");
+        let applied = r.apply.expect("applied");
+        assert_eq!(
+            status["backlog"].as_u64(),
+            Some(applied.counts.deferred),
+            "run {runs}"
+        );
+        if applied.counts.deferred == 0 {
+            break;
+        }
+        assert!(runs < 10, "the backlog does not shrink");
+    }
+    assert_eq!(runs, 4, "four writes at one per run");
+    assert_eq!(
+        members("department_sales"),
+        vec!["ana@example.com", "cy@example.com"]
+    );
+    assert_eq!(members("department_engineering"), vec!["bo@example.com"]);
+}
