@@ -10,6 +10,8 @@ mod crash;
 mod faults;
 #[path = "reliability/hostile.rs"]
 mod hostile;
+#[path = "reliability/privilege.rs"]
+mod privilege;
 #[path = "reliability/secrets.rs"]
 mod secrets;
 #[path = "reliability/store.rs"]
