@@ -6,6 +6,8 @@
 mod common;
 #[path = "reliability/crash.rs"]
 mod crash;
+#[path = "reliability/doc.rs"]
+mod doc;
 #[path = "reliability/faults.rs"]
 mod faults;
 #[path = "reliability/hostile.rs"]
