@@ -205,3 +205,121 @@ async fn sync_killed_at_random_points_always_converges() {
     figure("crash", "duplicates", f.duplicates);
     figure("crash", "lost_records", f.lost_records);
 }
+
+/// Kill points by request count (docs/reliability.md states this number).
+pub const REQUEST_KILL_POINTS: usize = 20;
+
+/// The more honest SIGKILL: the test itself kills the child (`Child::kill`, SIGKILL on Unix) as soon as the
+/// emulator has received its K-th request, reads included, so kills land during listing, between writes and
+/// while a request is in flight. K is drawn by the seed over the requests of a clean first sync.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_killed_by_the_test_at_random_requests_converges() {
+    let seed: u64 = env_or("DYNGROUPS_CRASH_SEED", DEFAULT_SEED);
+    let wanted: usize = env_or("DYNGROUPS_CRASH_REQUEST_POINTS", REQUEST_KILL_POINTS);
+    let config_dir = tempfile::tempdir().expect("tempdir");
+    common::write_config_repo(config_dir.path(), "enforce");
+    let cfg = common::load_config(config_dir.path());
+    let sync_cmd = |state: &Path, url: &str| {
+        let mut c = std::process::Command::new(assert_cmd::cargo::cargo_bin("dyngroups"));
+        c.arg("sync")
+            .arg("--config")
+            .arg(config_dir.path())
+            .arg("--state")
+            .arg(state)
+            .args(["--okta-url", url])
+            .env("OKTA_API_TOKEN", common::TOKEN)
+            .env_remove("OKTA_CLIENT_TOKEN")
+            .env_remove("DYNGROUPS_TEST_HOOKS")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped());
+        c
+    };
+    // Requests of one clean first sync through the binary.
+    let total = {
+        let emu = support::emulator(&common::org_yaml(USERS));
+        let server = support::serve(&emu).await;
+        let state = tempfile::tempdir().expect("tempdir");
+        let st = sync_cmd(&state.path().join("store"), &server.base_url)
+            .status()
+            .expect("run");
+        assert!(st.success());
+        server.counters().requests
+    };
+    println!(
+        "crash by request: seed {seed}, {wanted} points over {total} requests of a first sync"
+    );
+    let mut rng = StdRng::seed_from_u64(seed ^ 0x5eed);
+    let mut f = Figures::default();
+    let mut killed_early = 0;
+    for _ in 0..wanted {
+        let k = rand::Rng::random_range(&mut rng, 1..=total);
+        let emu = support::emulator(&common::org_yaml(USERS));
+        let server = support::serve(&emu).await;
+        let state = tempfile::tempdir().expect("tempdir");
+        let store_dir = state.path().join("store");
+        let mut child = sync_cmd(&store_dir, &server.base_url)
+            .spawn()
+            .expect("spawn");
+        let mut killed = false;
+        loop {
+            if server.counters().requests >= k {
+                killed = child.kill().is_ok();
+                break;
+            }
+            if child.try_wait().expect("wait").is_some() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_micros(200)).await;
+        }
+        let status = child.wait().expect("wait");
+        use std::os::unix::process::ExitStatusExt;
+        if killed && status.signal() == Some(9) {
+            f.killed += 1;
+        } else {
+            killed_early += 1; // finished before the K-th request was seen
+        }
+        f.points += 1;
+        f.runs += 1;
+        let mut ok = false;
+        for _ in 0..MAX_RECOVERY_RUNS {
+            f.runs += 1;
+            let out = sync_cmd(&store_dir, &server.base_url)
+                .output()
+                .expect("run");
+            if out.status.success() {
+                ok = true;
+                break;
+            }
+            println!(
+                "request {k}: recovery run failed: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            );
+        }
+        assert!(
+            ok,
+            "request {k} (seed {seed}): no recovery in {MAX_RECOVERY_RUNS} runs"
+        );
+        let store = common::store(&store_dir);
+        f.duplicates += common::duplicates(&emu);
+        f.lost_records += common::lost_records(&emu, &store);
+        let bad = common::violations(&emu, &store, &cfg).await;
+        assert!(
+            bad.is_empty(),
+            "request {k} (seed {seed}): not converged: {bad:#?}"
+        );
+        f.convergences += 1;
+    }
+    println!("crash by request: {f:?}, {killed_early} finished before their kill point");
+    assert_eq!((f.duplicates, f.lost_records), (0, 0));
+    assert!(
+        f.killed * 2 >= wanted,
+        "most points were real kills ({} of {wanted})",
+        f.killed
+    );
+    figure("crash_by_request", "points", f.points);
+    figure("crash_by_request", "killed", f.killed);
+    figure("crash_by_request", "runs", f.runs);
+    figure("crash_by_request", "convergences", f.convergences);
+    figure("crash_by_request", "duplicates", f.duplicates);
+    figure("crash_by_request", "lost_records", f.lost_records);
+}

@@ -33,6 +33,10 @@ fn the_stated_figures_are_the_suites_constants() {
         ("fault_phases", faults::PHASES.len().to_string()),
         ("crash_points", crash::CRASH_POINTS.to_string()),
         ("crash_seed", crash::DEFAULT_SEED.to_string()),
+        (
+            "request_kill_points",
+            crash::REQUEST_KILL_POINTS.to_string(),
+        ),
         ("store_cases", store::STORE_CASES.len().to_string()),
         ("rule_files_tried", hostile::RULE_FILES_TRIED.to_string()),
         (
@@ -49,6 +53,7 @@ fn the_stated_figures_are_the_suites_constants() {
     for phrase in [
         format!("**{} fault kinds**", faults::FAULT_KINDS.len()),
         format!("the {} points", crash::CRASH_POINTS),
+        format!("for {} values of K", crash::REQUEST_KILL_POINTS),
         format!("{} broken rule files", hostile::RULE_FILES_TRIED),
         format!(
             "{} hostile attribute values",
