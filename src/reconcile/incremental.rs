@@ -3,9 +3,10 @@
 //!
 //! A full observation reads what `okta::observe` reads (ACTIVE users, every group, the members of managed
 //! groups and of groups with computed names) and keeps the timestamps. An incremental one reads:
-//! - users changed since the newest `lastUpdated` the last run saw, less [`OVERLAP`] for Okta's eventually
-//!   consistent search: `search=lastUpdated gt "…"` without a status clause, so a user who left ACTIVE is
-//!   seen too (search returns DEPROVISIONED users);
+//! - users changed since the last observation began, less [`OVERLAP`] for Okta's eventually consistent
+//!   search: `search=lastUpdated gt "…"` without a status clause, so a user who left ACTIVE is seen too
+//!   (search returns DEPROVISIONED users). "Began" is read off Okta's own clock (the newest group timestamp
+//!   in that run's group listing), so our clock's skew does not matter;
 //! - every group (one page of up to 10,000 for most orgs: needed anyway for collisions, renames and groups
 //!   deleted behind our back). Each listed group carries `lastMembershipUpdated`, so the groups whose
 //!   membership changed are known without a second `filter=lastMembershipUpdated gt` call;
@@ -183,7 +184,16 @@ pub(crate) async fn observe(
     let (listed_users, groups) =
         futures::try_join!(api.list_users(Some(&search)), api.list_groups(&all_groups))?;
     let incremental = since.is_some();
-    let mut mark = prev_meta.and_then(|m| m.users_mark);
+    // The mark must not pass Okta's clock at the start of this observation: a user listing of many pages
+    // takes minutes, and a change to a page already read is newer than the listing's start only. The group
+    // listing is one early call, so its newest timestamp is such a time (users' own timestamps are the
+    // fallback for an org without groups).
+    let group_mark = groups
+        .iter()
+        .flat_map(|g| [g.last_updated, g.last_membership_updated])
+        .max()
+        .flatten();
+    let mut users_mark: Option<DateTime<Utc>> = None;
     let mut users: BTreeMap<UserId, SnapUser> = match prev {
         Some(p) if incremental => p.users.clone(),
         _ => BTreeMap::new(),
@@ -193,7 +203,7 @@ pub(crate) async fn observe(
     let changed = listed_users.len() as u64;
     for u in listed_users {
         let (id, su, lu) = snap_user(u, &attrs);
-        mark = later(mark, lu);
+        users_mark = later(users_mark, lu);
         fresh.insert(id.clone());
         users.insert(id, su);
     }
@@ -233,7 +243,7 @@ pub(crate) async fn observe(
         let mut ids = BTreeSet::new();
         for u in list {
             let (id, su, lu) = snap_user(u, &attrs);
-            mark = later(mark, lu);
+            users_mark = later(users_mark, lu);
             ids.insert(id.clone());
             if !fresh.contains(&id) {
                 fresh.insert(id.clone());
@@ -274,6 +284,10 @@ pub(crate) async fn observe(
             .collect(),
         members,
     };
+    let mark = later(
+        prev_meta.and_then(|m| m.users_mark),
+        group_mark.or(users_mark),
+    );
     let now = Utc::now();
     let next = Snapshot {
         meta: Some(SnapMeta {
