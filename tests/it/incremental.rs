@@ -551,3 +551,61 @@ async fn a_write_budget_never_leaves_a_moved_user_in_both_groups_and_the_backlog
     );
     assert_eq!(members("department_engineering"), vec!["bo@example.com"]);
 }
+
+/// Okta calls (pages) of an hourly sync with nothing changed, after a first full sync and one hourly sync
+/// of a generated org: the first syncs run in memory, the measured one through the HTTP client.
+async fn quiet_hourly_calls(users: usize) -> (u64, BTreeMap<String, u64>, usize) {
+    let mut cfg = dyngroups::bench::planner::bench_config();
+    cfg.rules.retain(|r| r.attribute != "userType");
+    let emu = Emulator::from_seed(dyngroups::sim::generate::generate(users, 1)).expect("seed");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = Store::open(dir.path()).expect("store");
+    reconcile::reinit(&emu, &store, &cfg, false, false)
+        .await
+        .expect("reinit");
+    for _ in 0..2 {
+        emu.advance(TimeDelta::hours(1));
+        reconcile::sync(&emu, &store, &cfg, &SyncOptions::default())
+            .await
+            .expect("sync in memory");
+    }
+    emu.advance(TimeDelta::hours(1));
+    let srv = super::support::serve(&emu).await;
+    let client = dyngroups::okta::client::OktaClient::with_token(
+        &srv.base_url,
+        dyngroups::secret::Secret::new("emulator-token"),
+    )
+    .expect("client");
+    srv.reset_counters();
+    let r = reconcile::sync(&client, &store, &cfg, &SyncOptions::default())
+        .await
+        .expect("quiet sync");
+    assert_eq!(mode(&r), "incremental");
+    assert!(!r.has_changes());
+    let by_bucket = srv.counters().by_bucket;
+    (
+        by_bucket.values().sum(),
+        by_bucket,
+        store.groups().expect("groups").len(),
+    )
+}
+
+#[tokio::test]
+async fn an_hourly_sync_with_nothing_changed_makes_at_most_ten_calls() {
+    let (calls, by_bucket, groups) = quiet_hourly_calls(2_000).await;
+    println!("2,000 users, {groups} managed groups: {calls} calls {by_bucket:?}");
+    assert!(calls <= 10, "{calls} calls: {by_bucket:?}");
+}
+
+/// `cargo test --release --test it incremental::measure -- --ignored --nocapture` (DYNGROUPS_USERS=100000).
+#[tokio::test]
+#[ignore = "measurement at scale, slow in a debug build"]
+async fn measure_quiet_hourly_sync_at_scale() {
+    let users = std::env::var("DYNGROUPS_USERS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100_000);
+    let (calls, by_bucket, groups) = quiet_hourly_calls(users).await;
+    println!("{users} users, {groups} managed groups: {calls} calls {by_bucket:?}");
+    assert!(calls <= 10, "{calls} calls: {by_bucket:?}");
+}
