@@ -13,15 +13,32 @@ use super::model::*;
 use super::values::{self, ComputedGroup};
 use crate::config::model::{Config, EmptyGroups, Rule, RuleId};
 
-/// Actions by kind, concatenated in apply order at the end.
+/// Actions by kind, concatenated in apply order at the end. Membership changes (millions on a first sync)
+/// stay compact (user indices per group) until the final `Vec<Action>` is built once, at its exact size.
 #[derive(Default)]
-struct Actions {
+struct Actions<'a> {
     create: Vec<Action>,
     adopt: Vec<Action>,
-    add: Vec<Action>,
-    remove: Vec<Action>,
+    members: Vec<MemberOps<'a>>,
     delete: Vec<Action>,
     stop: Vec<Action>,
+}
+
+/// The membership changes of one group of an applied rule.
+struct MemberOps<'a> {
+    /// Index into the plan's sorted rule ids.
+    rule: usize,
+    group: GroupRef,
+    diff: membership::Diff<'a>,
+}
+
+/// What one applied rule needs to compute its user state after the plan (done off the main thread).
+struct RuleState<'a> {
+    rule: RuleId,
+    pairs: Vec<(u32, u32)>,
+    groups: Vec<ComputedGroup>,
+    managed_after: Vec<bool>,
+    rem: Option<&'a BTreeMap<UserId, BTreeSet<String>>>,
 }
 
 struct Hist<'a, 'r> {
@@ -80,11 +97,12 @@ pub fn plan(config: &Config, org: &OrgView, remembered: &Remembered) -> Plan {
     let mut rules: Vec<&Rule> = config.rules.iter().collect();
     rules.sort_by_key(|r| r.id());
     let rule_ids: BTreeSet<RuleId> = rules.iter().map(|r| r.id()).collect();
+    let sorted_ids: Vec<RuleId> = rules.iter().map(|r| r.id()).collect();
 
     let mut actions = Actions::default();
     let mut warnings = Vec::new();
     let mut rule_plans = Vec::new();
-    let mut user_groups_after = UserGroupsSnapshot::new();
+    let mut states: Vec<RuleState> = Vec::new();
     let mut tally = Tally::new(users.len());
     let mut relevant_groups: BTreeSet<&str> = BTreeSet::new();
     if !config.instance.enabled {
@@ -93,7 +111,7 @@ pub fn plan(config: &Config, org: &OrgView, remembered: &Remembered) -> Plan {
         });
     }
 
-    for rule in &rules {
+    for (ri, rule) in rules.iter().enumerate() {
         let rule_id = rule.id();
         let applied = config.instance.enabled && rule.enabled;
         if !rule.enabled {
@@ -198,26 +216,6 @@ pub fn plan(config: &Config, org: &OrgView, remembered: &Remembered) -> Plan {
                     }),
                     _ => {}
                 }
-                for &(u, reason) in &diff.adds {
-                    actions.add.push(Action::AddMember {
-                        rule: rule_id.clone(),
-                        group: gref.clone(),
-                        user: users.id(u).to_string(),
-                        reason,
-                    });
-                }
-                for &(m, reason) in &diff.removes {
-                    let user = match m {
-                        Member::Known(u) => users.id(u).to_string(),
-                        Member::Unknown(id) => id.to_string(),
-                    };
-                    actions.remove.push(Action::RemoveMember {
-                        rule: rule_id.clone(),
-                        group: gref.clone(),
-                        user,
-                        reason,
-                    });
-                }
                 if delete && let Some(m) = res.managed {
                     actions.delete.push(Action::DeleteGroup {
                         rule: rule_id.clone(),
@@ -226,41 +224,46 @@ pub fn plan(config: &Config, org: &OrgView, remembered: &Remembered) -> Plan {
                     });
                 }
             }
-            rule_adds += diff.adds.len() as u64;
-            rule_removes += diff.removes.len() as u64;
+            let (n_adds, n_removes) = (diff.adds.len() as u64, diff.removes.len() as u64);
+            rule_adds += n_adds;
+            rule_removes += n_removes;
+            let desired_members = g.desired.len() as u64;
+            if applied && n_adds + n_removes > 0 {
+                actions.members.push(MemberOps {
+                    rule: ri,
+                    group: gref,
+                    diff,
+                });
+            }
             plans.push(GroupPlan {
                 name: g.name.clone(),
                 values,
                 status: res.status,
                 skip_reason: res.skip_reason,
                 okta_id: res.okta_id.map(str::to_string),
-                desired_members: g.desired.len() as u64,
+                desired_members,
                 current_members: members.len() as u64,
                 members_after: if works {
                     members_after
                 } else {
                     members.len() as u64
                 },
-                adds: diff.adds.len() as u64,
-                removes: diff.removes.len() as u64,
+                adds: n_adds,
+                removes: n_removes,
                 delete,
             });
         }
         if applied {
-            let delta = user_state_delta(
-                &computed.pairs,
-                &computed.groups,
-                &managed_after,
-                rem,
-                &users,
-            );
-            if !delta.is_empty() {
-                // A rule whose state changes is written out in full (unchanged entries too), so the store
-                // can replace the rule's state; forgotten users stay listed with an empty set.
-                let mut full = rem.cloned().unwrap_or_default();
-                full.extend(delta);
-                user_groups_after.insert(rule_id.clone(), full);
+            for g in &mut computed.groups {
+                g.desired = Vec::new();
             }
+            states.push(RuleState {
+                rule: rule_id.clone(),
+                pairs: std::mem::take(&mut computed.pairs),
+                groups: std::mem::take(&mut computed.groups),
+                managed_after,
+                rem,
+            });
         }
         if let Some(w) = checks::high_cardinality(&rule_id, &plans) {
             warnings.push(w);
@@ -304,22 +307,37 @@ pub fn plan(config: &Config, org: &OrgView, remembered: &Remembered) -> Plan {
     }
 
     warnings.extend(checks::downstream(&rule_plans, &tally));
-    let summary = summarize(config, &rule_plans, &actions, &tally, &users);
-    let okta_fingerprint = fingerprint::okta(config, &users, org, &relevant_groups, &groups);
-    let Actions {
-        create,
-        adopt,
-        add,
-        remove,
-        delete,
-        stop,
-    } = actions;
-    let mut all = Vec::with_capacity(
-        create.len() + adopt.len() + add.len() + remove.len() + delete.len() + stop.len(),
+    let n_adds: usize = actions.members.iter().map(|o| o.diff.adds.len()).sum();
+    let n_removes: usize = actions.members.iter().map(|o| o.diff.removes.len()).sum();
+    let summary = summarize(
+        config,
+        &rule_plans,
+        &actions,
+        (n_adds, n_removes),
+        &tally,
+        &users,
     );
-    for part in [create, adopt, add, remove, delete, stop] {
-        all.extend(part);
-    }
+    // The two big outputs are independent: the per-user state is built on a second thread while this one
+    // builds the actions and the fingerprint.
+    let (user_groups_after, all, okta_fingerprint) = std::thread::scope(|s| {
+        let users = &users;
+        let states = &states;
+        let after = s.spawn(move || {
+            let mut out = UserGroupsSnapshot::new();
+            for st in states {
+                if let Some(full) = rule_state_after(st, users) {
+                    out.insert(st.rule.clone(), full);
+                }
+            }
+            out
+        });
+        let all = assemble(actions, &sorted_ids, users, n_adds + n_removes);
+        let fp = fingerprint::okta(config, users, org, &relevant_groups, &groups);
+        let after = after
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (after, all, fp)
+    });
     Plan {
         format_version: PLAN_FORMAT_VERSION,
         config_commit: config.commit.clone(),
@@ -334,23 +352,98 @@ pub fn plan(config: &Config, org: &OrgView, remembered: &Remembered) -> Plan {
     }
 }
 
-/// The (rule, user) entries whose recorded group names change: an empty set means "forget the entry".
+/// All actions in apply order (create, adopt, add, remove, delete, stop), in one allocation of exact size.
+fn assemble(
+    actions: Actions<'_>,
+    rule_ids: &[RuleId],
+    users: &Users<'_>,
+    memberships: usize,
+) -> Vec<Action> {
+    let Actions {
+        create,
+        adopt,
+        members,
+        delete,
+        stop,
+    } = actions;
+    let mut all =
+        Vec::with_capacity(create.len() + adopt.len() + memberships + delete.len() + stop.len());
+    all.extend(create);
+    all.extend(adopt);
+    for o in &members {
+        let rule = &rule_ids[o.rule];
+        all.extend(o.diff.adds.iter().map(|&(u, reason)| Action::AddMember {
+            rule: rule.clone(),
+            group: o.group.clone(),
+            user: users.id(u).to_string(),
+            reason,
+        }));
+    }
+    for o in &members {
+        let rule = &rule_ids[o.rule];
+        all.extend(o.diff.removes.iter().map(|&(m, reason)| {
+            let user = match m {
+                Member::Known(u) => users.id(u).to_string(),
+                Member::Unknown(id) => id.to_string(),
+            };
+            Action::RemoveMember {
+                rule: rule.clone(),
+                group: o.group.clone(),
+                user,
+                reason,
+            }
+        }));
+    }
+    all.extend(delete);
+    all.extend(stop);
+    all
+}
+
+/// A rule's whole state after the plan, when it changes: the remembered state with the changed entries
+/// replaced (unchanged entries too, so the store can replace the rule's state; forgotten users stay listed
+/// with an empty set). Built from sorted sequences so the map is bulk-built with full nodes.
+fn rule_state_after(
+    st: &RuleState<'_>,
+    users: &Users<'_>,
+) -> Option<BTreeMap<UserId, BTreeSet<String>>> {
+    let delta = user_state_delta(&st.pairs, &st.groups, &st.managed_after, st.rem, users);
+    if delta.is_empty() {
+        return None;
+    }
+    let Some(rem) = st.rem.filter(|r| !r.is_empty()) else {
+        return Some(delta.into_iter().collect());
+    };
+    let mut merged = Vec::with_capacity(rem.len() + delta.len());
+    let mut old = rem.iter().peekable();
+    for (id, set) in delta {
+        while let Some((k, v)) = old.next_if(|(k, _)| **k < id) {
+            merged.push((k.clone(), v.clone()));
+        }
+        old.next_if(|(k, _)| **k == id);
+        merged.push((id, set));
+    }
+    merged.extend(old.map(|(k, v)| (k.clone(), v.clone())));
+    Some(merged.into_iter().collect())
+}
+
+/// The (rule, user) entries whose recorded group names change, sorted by user id: an empty set means
+/// "forget the entry".
 fn user_state_delta(
     pairs: &[(u32, u32)],
     groups: &[ComputedGroup],
     managed_after: &[bool],
     rem: Option<&BTreeMap<UserId, BTreeSet<String>>>,
     users: &Users<'_>,
-) -> BTreeMap<UserId, BTreeSet<String>> {
-    let mut delta = BTreeMap::new();
+) -> Vec<(UserId, BTreeSet<String>)> {
+    let mut delta = Vec::new();
     let mut rem_iter = rem.into_iter().flat_map(|m| m.iter()).peekable();
     let forget_unpaired =
-        |id: &String, set: &BTreeSet<String>, delta: &mut BTreeMap<UserId, BTreeSet<String>>| {
+        |id: &String, set: &BTreeSet<String>, delta: &mut Vec<(UserId, BTreeSet<String>)>| {
             let frozen = users
                 .find(id)
                 .is_some_and(|u| users.standing(u) == Standing::Frozen);
             if !set.is_empty() && !frozen {
-                delta.insert(id.clone(), BTreeSet::new());
+                delta.push((id.clone(), BTreeSet::new()));
             }
         };
     let mut names: Vec<&str> = Vec::new();
@@ -378,10 +471,10 @@ fn user_state_delta(
             None => names.is_empty(),
         };
         if !same {
-            delta.insert(
+            delta.push((
                 id.to_string(),
                 names.iter().map(|n| n.to_string()).collect(),
-            );
+            ));
         }
     }
     for (rid, set) in rem_iter {
@@ -393,7 +486,8 @@ fn user_state_delta(
 fn summarize(
     config: &Config,
     rules: &[RulePlan],
-    actions: &Actions,
+    actions: &Actions<'_>,
+    (adds, removes): (usize, usize),
     tally: &Tally,
     users: &Users<'_>,
 ) -> Summary {
@@ -421,8 +515,8 @@ fn summarize(
         .iter()
         .filter(|a| matches!(a, Action::StopManaging { .. }))
         .count() as u64;
-    s.adds = actions.add.len() as u64;
-    s.removes = actions.remove.len() as u64;
+    s.adds = adds as u64;
+    s.removes = removes as u64;
     s.licensed_users_after = tally.licensed(users);
     s
 }
