@@ -15,6 +15,9 @@
 //! v1/journal/<seq:020>            Intent (JSON): a change sent (or about to be sent) to Okta, outcome unrecorded
 //! v1/state/licensed_users         decimal count after the last sync
 //! v1/state/dirty                  RFC 3339: an apply began and did not finish (a crash); cleared on record
+//! v1/snap/meta                    SnapMeta: the observation snapshot incremental syncs start from (`store::snap`)
+//! v1/snap/user/<user id>          SnapUser: status and the rule attributes of a user the last sync saw
+//! v1/snap/group/<group id>        SnapGroup: lastMembershipUpdated and members of a group the last sync compared
 //! ```
 //! Sequence numbers come from sled's `generate_id` (monotonic across restarts), zero-padded so that
 //! byte order is time order.
