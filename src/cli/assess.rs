@@ -9,7 +9,9 @@ use super::{Exit, Format, Globals};
 use crate::plan::model::{Action, Plan};
 
 #[derive(Debug, clap::Args)]
-#[command(after_help = "Examples:\n  dyngroups --config examples/config assess\n  dyngroups assess --rule department --format markdown\n  dyngroups assess --base origin/main --detailed-exitcode")]
+#[command(
+    after_help = "Examples:\n  dyngroups --config examples/config assess\n  dyngroups assess --rule department --format markdown\n  dyngroups assess --base origin/main --detailed-exitcode"
+)]
 pub struct Args {
     /// Only the rules with this name prefix.
     #[arg(long, value_name = "PREFIX")]
@@ -74,12 +76,7 @@ pub async fn assess(
     }
     let org = crate::okta::observe::observe(api, &only, remembered)
         .await
-        .with_context(|| {
-            format!(
-                "reading users and groups from Okta ({})",
-                config.instance.okta_domain
-            )
-        })?;
+        .context("reading users and groups from Okta")?;
     let mut plan = crate::plan::plan(&only, &org, remembered);
     if prefix.is_some() {
         let existing: std::collections::BTreeSet<String> =

@@ -194,7 +194,8 @@ fn first_user_with(emu: &Emulator, attr: &str, value: &str) -> Option<String> {
     emu.users()
         .into_iter()
         .filter(|u| u.status == crate::okta::model::UserStatus::Active)
-        .find(|u| u.profile.get(attr) == Some(&json!(value)))
+        .filter(|u| u.profile.get(attr) == Some(&json!(value)))
+        .min_by(|a, b| a.login().cmp(&b.login()))
         .map(|u| u.id)
 }
 
@@ -203,11 +204,15 @@ async fn a_managed_membership(
     emu: &Emulator,
     not: &str,
 ) -> anyhow::Result<(String, String, String)> {
-    for g in emu.groups() {
+    // By name and login, so the demo does the same thing on every run (ids are random).
+    let mut groups = emu.groups();
+    groups.sort_by(|a, b| a.profile.name.cmp(&b.profile.name));
+    for g in groups {
         if !g.profile.name.starts_with("location_") {
             continue;
         }
-        let members = emu.list_group_members(&g.id).await?;
+        let mut members = emu.list_group_members(&g.id).await?;
+        members.sort_by(|a, b| a.login().cmp(&b.login()));
         if let Some(u) = members.into_iter().find(|u| u.id != not) {
             return Ok((g.id, g.profile.name, u.id));
         }

@@ -13,7 +13,9 @@ use crate::okta::model::{SchemaAttribute, UserSchema};
 use crate::render::escape::{markdown_inline as md, terminal};
 
 #[derive(Debug, clap::Args)]
-#[command(after_help = "Example:\n  OKTA_API_TOKEN=... dyngroups --config examples/config discover")]
+#[command(
+    after_help = "Example:\n  export OKTA_API_TOKEN=...\n  dyngroups --config examples/config discover"
+)]
 pub struct Args {}
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -79,17 +79,24 @@ mod tests {
 
     #[test]
     fn every_command_has_an_example_in_its_help() {
-        let mut missing = Vec::new();
-        for sub in Cli::command().get_subcommands() {
-            let help = sub
-                .get_after_help()
-                .or(sub.get_after_long_help())
-                .map(|h| h.to_string())
-                .unwrap_or_default();
-            if !help.contains("dyngroups") && !sub.get_subcommands().any(|_| true) {
-                missing.push(sub.get_name().to_string());
+        fn leaves(cmd: &clap::Command, path: String, missing: &mut Vec<String>) {
+            for sub in cmd.get_subcommands() {
+                let name = format!("{path} {}", sub.get_name()).trim().to_string();
+                if sub.has_subcommands() {
+                    leaves(sub, name, missing);
+                    continue;
+                }
+                let help = sub
+                    .get_after_help()
+                    .map(|h| h.to_string())
+                    .unwrap_or_default();
+                if !help.contains("dyngroups ") {
+                    missing.push(name);
+                }
             }
         }
+        let mut missing = Vec::new();
+        leaves(&Cli::command(), String::new(), &mut missing);
         assert!(
             missing.is_empty(),
             "commands without an example in --help: {missing:?}"

@@ -15,9 +15,9 @@ pub fn init(g: &GlobalArgs) {
             _ => "trace",
         }
     };
-    // Our crate at the chosen level; dependencies one step quieter unless RUST_LOG says otherwise.
-    let default =
-        format!("{level},dyngroups={level},hyper=warn,h2=warn,reqwest=warn,gix=warn,sled=warn");
+    // Our crate at the chosen level; dependencies only warnings unless RUST_LOG says otherwise (at -vv
+    // rustls, hyper and gix would drown our own lines).
+    let default = format!("warn,dyngroups={level}");
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)

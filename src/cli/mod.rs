@@ -95,7 +95,7 @@ pub struct GlobalArgs {
     /// More log output (-v info, -vv debug, -vvv trace).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
-    /// Only errors.
+    /// Only errors: no summaries (output asked for with --format json is still written).
     #[arg(short, long, global = true)]
     pub quiet: bool,
     /// Log lines as text or JSON (on stderr).

@@ -28,6 +28,9 @@ pub enum SimCommand {
     ///
     /// Clients use the printed URL as the Okta org URL and the token "emulator-token" unless the seed
     /// declares tokens. Faults and counters: GET/PUT/DELETE <url>/_sim/faults, GET <url>/_sim/counters.
+    #[command(
+        after_help = "Example:\n  dyngroups sim serve --seed examples/demo-org.yaml --listen 127.0.0.1:8080\n  # then: OKTA_API_TOKEN=emulator-token dyngroups --config examples/config --okta-url http://127.0.0.1:8080 assess"
+    )]
     Serve {
         /// The seed file (YAML or JSON): users, groups, tokens, OAuth clients, custom schema.
         #[arg(long, value_name = "FILE")]
@@ -44,6 +47,9 @@ pub enum SimCommand {
         time_scale: f64,
     },
     /// Write a realistic synthetic org as a seed file (JSON).
+    #[command(
+        after_help = "Example:\n  dyngroups sim generate --users 100000 --seed-rng 7 --out org.json"
+    )]
     Generate {
         /// Number of users.
         #[arg(long, value_name = "N")]

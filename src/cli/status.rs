@@ -32,11 +32,13 @@ pub struct GroupsArgs {
 #[derive(Debug, clap::Subcommand)]
 pub enum StateCommand {
     /// Write the whole store as JSON (to FILE, or to stdout).
+    #[command(after_help = "Example:\n  dyngroups state export --out dyngroups-state.json")]
     Export {
         #[arg(long, short, value_name = "FILE")]
         out: Option<PathBuf>,
     },
     /// Restore the store from a `state export` file.
+    #[command(after_help = "Example:\n  dyngroups state import dyngroups-state.json")]
     Import {
         file: PathBuf,
         /// Replace a store that already manages groups.
@@ -45,6 +47,9 @@ pub enum StateCommand {
     },
     /// Re-initialise a lost or new store. With --adopt, Okta groups that carry names this config computes are
     /// recorded as managed by (and created by) this instance; without, the collision policy decides.
+    #[command(
+        after_help = "Examples:\n  dyngroups state reinit            # a first install: the collision policy decides\n  dyngroups state reinit --adopt    # a lost store: our groups are ours again"
+    )]
     Reinit {
         #[arg(long)]
         adopt: bool,

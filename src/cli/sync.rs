@@ -35,7 +35,9 @@ pub struct ApplyArgs {
 }
 
 #[derive(Debug, clap::Args)]
-#[command(after_help = "Examples:\n  dyngroups sync --dry-run --detailed-exitcode\n  dyngroups sync\n  dyngroups sync --allow-mass-changes   # once, after reading why the failsafe stopped")]
+#[command(
+    after_help = "Examples:\n  dyngroups sync --dry-run --detailed-exitcode\n  dyngroups sync\n  dyngroups sync --allow-mass-changes   # once, after reading why the failsafe stopped"
+)]
 pub struct SyncArgs {
     /// Plan and show what would change; change nothing.
     #[arg(long)]
@@ -157,6 +159,8 @@ fn show(g: &Globals, report: &SyncReport, okta: Option<&OktaClient>) -> anyhow::
             }
             out(&format!("{doc:#}\n"))?;
         }
+        // -q: only errors (the failures are still reported below).
+        Format::Text | Format::Markdown if g.args.quiet => {}
         Format::Text | Format::Markdown => out(&report_text(report))?,
     }
     let failed = report
@@ -164,9 +168,7 @@ fn show(g: &Globals, report: &SyncReport, okta: Option<&OktaClient>) -> anyhow::
         .as_ref()
         .is_some_and(|a| a.counts.failed > 0 || a.halted.is_some());
     if failed {
-        eprintln!(
-            "error: some changes were not applied (listed above); the next sync retries them"
-        );
+        eprintln!("{}", failure_message(report));
         return Ok(Exit::Failure);
     }
     if report.safety.is_stop() {
@@ -177,6 +179,36 @@ fn show(g: &Globals, report: &SyncReport, okta: Option<&OktaClient>) -> anyhow::
         return Ok(Exit::SafetyStop);
     }
     Ok(Exit::Success)
+}
+
+/// What went wrong in a run that did not apply everything, and what to do about it.
+fn failure_message(report: &SyncReport) -> String {
+    let Some(apply) = &report.apply else {
+        return "error: the sync did not complete; run it again".to_string();
+    };
+    let refused = apply
+        .failures
+        .iter()
+        .filter(|f| f.error.contains(" 403 ") || f.error.contains("E0000006"))
+        .count();
+    let halted = apply.halted.as_deref().unwrap_or("");
+    if refused > 0 || halted.contains("403") || halted.contains("E0000006") {
+        return format!(
+            "error: Okta refused {} change(s) with 403: the credential can read but not manage groups. Grant the \
+             \"Manage groups\" permission to its admin role (OAuth: the okta.groups.manage scope), check with \
+             `dyngroups test-connection`, then sync again",
+            refused.max(1)
+        );
+    }
+    format!(
+        "error: {} change(s) were not applied{}; the next sync retries them (run with -v for details)",
+        apply.failures.len().max(1),
+        if halted.is_empty() {
+            String::new()
+        } else {
+            format!(" ({halted})")
+        }
+    )
 }
 
 /// The human summary of a run.
@@ -233,7 +265,7 @@ pub fn report_text(report: &SyncReport) -> String {
         ));
     }
     s.push_str(&format!(
-        "  managed groups {}, licensed users {}; {} Okta call(s) ({} reads, {} writes) in {:.1} s\n",
+        "  managed groups {}, licensed users {}; {} Okta call(s) ({} read(s), {} write(s)) in {:.1} s\n",
         thousands(report.managed_groups),
         thousands(report.licensed_users),
         thousands(report.api_calls.total()),

@@ -26,7 +26,9 @@ const NO_USER: &str = "00u0000000000dyngrp0";
 const NO_GROUP: &str = "00g0000000000dyngrp0";
 
 #[derive(Debug, clap::Args)]
-#[command(after_help = "Example:\n  OKTA_API_TOKEN=... dyngroups --config examples/config test-connection")]
+#[command(
+    after_help = "Example:\n  export OKTA_API_TOKEN=...\n  dyngroups --config examples/config test-connection"
+)]
 pub struct Args {}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -7,14 +7,19 @@ use super::{Exit, Format, Globals};
 use crate::config;
 
 #[derive(Debug, clap::Args)]
-#[command(after_help = "Examples:\n  dyngroups validate --config examples/config\n  dyngroups validate --config . --rev main --format json")]
+#[command(
+    after_help = "Examples:\n  dyngroups validate --config examples/config\n  dyngroups validate --config . --rev main --format json"
+)]
 pub struct Args {}
 
 pub async fn run(g: &Globals, _args: &Args) -> anyhow::Result<Exit> {
     let tree = g.config_tree()?;
     let result = config::load(&tree);
     let out = render(g.format(), &tree, &result);
-    println!("{out}");
+    // -q: only errors. The problems are the errors; the `ok:` line is not.
+    if !(g.args.quiet && result.is_ok() && g.format() != Format::Json) {
+        println!("{out}");
+    }
     if let (Format::Text, Err(d)) = (g.format(), &result) {
         // The summary goes to stderr so that stdout holds only `file:line:col: message` lines.
         eprintln!(

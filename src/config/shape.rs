@@ -421,6 +421,20 @@ fn unknown_key_message(key: &str, parent: &[Seg], allowed: &[&str]) -> String {
     };
     let shown: String = key.chars().take(60).filter(|c| !c.is_control()).collect();
     let mut msg = format!("unknown key `{shown}`{place}");
+    let lower = key.to_ascii_lowercase();
+    if ["token", "secret", "password", "private_key", "privatekey"]
+        .iter()
+        .any(|w| lower.contains(w))
+        && !lower.ends_with("_env")
+    {
+        // A credential written into the file itself: the fix is not a rename.
+        msg.push_str(
+            ": never put secrets in the config repository. If this held a real credential, revoke it now (it is \
+             in the git history), put the new one in an environment variable, and name that variable instead, \
+             e.g. `api_token_env: OKTA_API_TOKEN` (or `private_key_env` for OAuth)",
+        );
+        return msg;
+    }
     if let Some(best) = closest(key, allowed.iter().copied()) {
         msg.push_str(&format!("; did you mean `{best}`?"));
     } else {

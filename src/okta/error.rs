@@ -6,7 +6,7 @@ use super::model::ErrorBody;
 #[derive(Debug, thiserror::Error)]
 pub enum OktaError {
     /// Okta answered with an error body.
-    #[error("{method} {path}: Okta answered {status} {code}: {summary}{} (errorId {error_id})", causes_suffix(.causes))]
+    #[error("{method} {path}: Okta answered {status} {code}: {summary}{} (errorId {error_id}){}", causes_suffix(.causes), status_hint(*.status))]
     Api {
         method: String,
         path: String,
@@ -55,6 +55,21 @@ pub enum OktaError {
     /// Our own settings are unusable (URL, credential, key).
     #[error("{0}")]
     Setup(String),
+}
+
+/// What a person can do about the statuses a new user meets.
+fn status_hint(status: u16) -> &'static str {
+    match status {
+        401 => {
+            ". Okta does not accept this credential for this org: check that the token belongs to this Okta \
+             domain and has not expired (unused for 30 days) or been revoked (Security > API > Tokens), then run \
+             `dyngroups test-connection`"
+        }
+        403 => {
+            ". The credential lacks the permission for this call: `dyngroups test-connection` lists what is missing"
+        }
+        _ => "",
+    }
 }
 
 fn causes_suffix(causes: &[String]) -> String {

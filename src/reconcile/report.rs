@@ -62,7 +62,8 @@ impl SyncReport {
 pub enum ReconcileError {
     #[error(transparent)]
     Store(#[from] StoreError),
-    #[error("{what}: {source}")]
+    // The cause is printed by the error chain (`caused by: ...`), not repeated here.
+    #[error("{what}")]
     Okta {
         what: String,
         #[source]

@@ -308,7 +308,7 @@ pub fn credentials_from_env(
                 "<your API token>".to_string()
             };
             Err(OktaError::Setup(format!(
-                "no Okta API token: the environment variable {var} is not set (the instance's credential.env names it; \
+                "no Okta API token: the environment variable {var} is not set (named by okta.credential.api_token_env in dyngroups.yaml; \
                  {FALLBACK_TOKEN_ENV} is accepted too). Set it, e.g. `export {var}={example}`"
             )))
         }
