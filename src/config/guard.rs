@@ -86,6 +86,7 @@ const DEPTH_MSG: &str = "\u{1}depth\u{1}";
 /// Parses the document once without keeping anything, counting nodes and depth. A YAML syntax error is returned
 /// as a refusal with serde_yaml's message and position.
 pub fn walk(text: &str) -> Result<(), Refusal> {
+    nesting(text)?;
     let budget = Cell::new(MAX_NODES);
     let de = serde_yaml::Deserializer::from_str(text);
     match (Count {
@@ -110,6 +111,137 @@ pub fn walk(text: &str) -> Result<(), Refusal> {
             Err(refuse(line, column, message))
         }
     }
+}
+
+/// How deep [`nesting`] lets a file go before serde_yaml sees it. Looser than [`MAX_DEPTH`] (which `walk` enforces
+/// exactly) so that an odd plain scalar never trips it, and small enough that the parser's work stays trivial.
+const SCAN_DEPTH: usize = 2 * MAX_DEPTH;
+
+fn too_deep(bytes: &[u8], at: usize) -> Refusal {
+    let (line, column) = line_col(bytes, at);
+    refuse(
+        line,
+        column,
+        format!("nested deeper than {MAX_DEPTH} levels; dyngroups files need at most 5"),
+    )
+}
+
+/// One linear pass over the bytes that bounds nesting before serde_yaml parses anything: libyaml's parse is
+/// quadratic in flow depth (100,000 levels of `[`, a 200 KB file, took a minute), so depth must be refused first.
+/// Counts flow collections (`[`, `{` where a node starts, every one inside flow) and block indentation levels
+/// (including compact `- - x`), skipping quoted scalars, comments and block scalars (`|`, `>`).
+fn nesting(text: &str) -> Result<(), Refusal> {
+    let b = text.as_bytes();
+    let mut flow = 0usize;
+    let mut indents: Vec<usize> = Vec::new();
+    let mut block_scalar: Option<usize> = None;
+    let mut quote: Option<u8> = None;
+    let mut start = 0usize;
+    while start < b.len() {
+        let end = b[start..]
+            .iter()
+            .position(|c| *c == b'\n')
+            .map_or(b.len(), |p| start + p);
+        let line = &b[start..end];
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        let indent = line.iter().take_while(|c| **c == b' ').count();
+        let blank = line[indent..].iter().all(|c| c.is_ascii_whitespace());
+        let mut j = 0;
+        let mut node_start = false;
+        if quote.is_none() {
+            if let Some(base) = block_scalar {
+                if blank || indent > base {
+                    start = end + 1;
+                    continue;
+                }
+                block_scalar = None;
+            }
+            if blank || line[indent] == b'#' {
+                start = end + 1;
+                continue;
+            }
+            j = indent;
+            node_start = true;
+            if flow == 0 {
+                while indents.last().is_some_and(|t| *t > indent) {
+                    indents.pop();
+                }
+                if indents.last().is_none_or(|t| *t < indent) {
+                    indents.push(indent);
+                }
+                while j < line.len()
+                    && line[j] == b'-'
+                    && line.get(j + 1).is_none_or(|n| *n == b' ')
+                {
+                    j += 1;
+                    while j < line.len() && line[j] == b' ' {
+                        j += 1;
+                    }
+                    if j < line.len() {
+                        indents.push(j);
+                    }
+                }
+                if indents.len() > SCAN_DEPTH {
+                    return Err(too_deep(b, start + indent));
+                }
+            }
+        }
+        let mut prev_space = true;
+        while j < line.len() {
+            let c = line[j];
+            match quote {
+                Some(b'"') => {
+                    if c == b'\\' {
+                        j += 1;
+                    } else if c == b'"' {
+                        quote = None;
+                    }
+                }
+                Some(_) => {
+                    if c == b'\'' {
+                        if line.get(j + 1) == Some(&b'\'') {
+                            j += 1;
+                        } else {
+                            quote = None;
+                        }
+                    }
+                }
+                None => {
+                    let spaced_after = line.get(j + 1).is_none_or(|n| *n == b' ' || *n == b'\t');
+                    match c {
+                        b'#' if prev_space => break,
+                        b' ' | b'\t' => {}
+                        b'"' | b'\'' if node_start => {
+                            quote = Some(c);
+                            node_start = false;
+                        }
+                        b'[' | b'{' if flow > 0 || node_start => {
+                            flow += 1;
+                            if flow > SCAN_DEPTH {
+                                return Err(too_deep(b, start + j));
+                            }
+                            node_start = true;
+                        }
+                        b']' | b'}' if flow > 0 => {
+                            flow -= 1;
+                            node_start = false;
+                        }
+                        b',' if flow > 0 => node_start = true,
+                        b':' | b'-' | b'?' if spaced_after => node_start = true,
+                        b'|' | b'>' if node_start && flow == 0 => {
+                            block_scalar = Some(indent);
+                            break;
+                        }
+                        _ => node_start = false,
+                    }
+                }
+            }
+            prev_space = c == b' ' || c == b'\t';
+            j += 1;
+        }
+        start = end + 1;
+    }
+    Ok(())
 }
 
 /// serde_yaml's message without the " at line L column C" parts (we print the position first), as a sentence.
@@ -283,6 +415,30 @@ mod tests {
         let doc = format!("{}{}", "[".repeat(5000), "]".repeat(5000));
         let e = walk(&doc).unwrap_err();
         assert!(e.message.contains("nested deeper"), "{e:?}");
+    }
+
+    #[test]
+    fn the_nesting_scan_is_linear_and_ignores_brackets_in_text() {
+        // 100,000 levels (200 KB) are refused by the byte scan, at the level past the limit, before serde_yaml.
+        let doc = format!("rules: {}{}", "[".repeat(100_000), "]".repeat(100_000));
+        let e = nesting(&doc).unwrap_err();
+        assert!(e.message.contains("nested deeper"), "{e:?}");
+        assert_eq!((e.line, e.column), (1, 8 + SCAN_DEPTH));
+        let doc = format!(
+            "a:\n  b: {}x{}\n",
+            "{k: ".repeat(100_000),
+            "}".repeat(100_000)
+        );
+        assert_eq!(nesting(&doc).unwrap_err().line, 2);
+        // Brackets in plain, quoted and block scalars and in comments are text, not nesting.
+        let many = "[".repeat(200);
+        let ok = format!(
+            "a: x{many}\nb: \"{many}\"\nc: '{many}'\nd: |\n  {many}\n    {many}\ne: 1 # {many}\nf: [[1, \"]\"], {{g: '}}'}}]\n"
+        );
+        nesting(&ok).unwrap();
+        assert!(walk(&ok).is_ok());
+        // Real files (5 levels, compact sequences) pass.
+        nesting("rules:\n  - attribute: department\n    prefix: d\n    aliases:\n      - - a\n        - b\n").unwrap();
     }
 
     #[test]
