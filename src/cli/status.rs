@@ -86,8 +86,23 @@ fn ago(t: &chrono::DateTime<Utc>) -> String {
     }
 }
 
-/// Opens the store for a view: `--state` alone is enough; otherwise the config names the instance.
-pub(crate) async fn view_store(g: &Globals) -> anyhow::Result<Store> {
+/// The instance whose store a view may show: the config's, like `sync`. With `--state` and the default `--config .`
+/// that is not a config repository, none (`--state` alone is enough, and the store's own record is shown).
+async fn expected_instance(g: &Globals) -> anyhow::Result<Option<String>> {
+    if g.args.state.is_some() && g.args.config == "." {
+        let here = std::path::Path::new(".");
+        if !here.join(crate::config::load::INSTANCE_FILE).exists()
+            && !here.join("dyngroups.yml").exists()
+        {
+            return Ok(None);
+        }
+    }
+    Ok(Some(super::sync::load_config(g).await?.instance.name))
+}
+
+/// The store's folder and the instance it must belong to.
+async fn view_target(g: &Globals) -> anyhow::Result<(PathBuf, Option<String>)> {
+    let instance = expected_instance(g).await?;
     if let Some(dir) = &g.args.state {
         if !dir.exists() {
             anyhow::bail!(
@@ -95,18 +110,34 @@ pub(crate) async fn view_store(g: &Globals) -> anyhow::Result<Store> {
                 dir.display()
             );
         }
-        return Ok(Store::open(dir)?);
+        return Ok((dir.clone(), instance));
     }
-    let cfg = super::sync::load_config(g).await?;
-    let dir = g.state_dir(&cfg.instance.name)?;
+    let name = instance.unwrap_or_default();
+    let dir = g.state_dir(&name)?;
     if !dir.exists() {
         anyhow::bail!(
             "there is no store for instance {:?} at {} (no sync has run yet; or pass --state DIR)",
-            cfg.instance.name,
+            name,
             dir.display()
         );
     }
-    g.store(&cfg)
+    Ok((dir, Some(name)))
+}
+
+fn open_view(
+    dir: &std::path::Path,
+    instance: Option<&str>,
+) -> Result<Store, crate::store::StoreError> {
+    match instance {
+        Some(name) => Store::open_instance(dir, name),
+        None => Store::open(dir),
+    }
+}
+
+/// Opens the store for a view, refusing another instance's store as `sync` does.
+pub(crate) async fn view_store(g: &Globals) -> anyhow::Result<Store> {
+    let (dir, instance) = view_target(g).await?;
+    Ok(open_view(&dir, instance.as_deref())?)
 }
 
 fn num(v: &Value) -> u64 {
@@ -192,20 +223,31 @@ enum View {
 }
 
 async fn view(g: &Globals) -> anyhow::Result<View> {
-    match view_store(g).await {
+    let (dir, instance) = view_target(g).await?;
+    match open_view(&dir, instance.as_deref()) {
         Ok(store) => Ok(View::Store(store)),
-        Err(e) => {
-            if let Some(crate::store::StoreError::Locked { dir }) =
-                e.downcast_ref::<crate::store::StoreError>()
-                && let Some(snapshot) = crate::store::views::read_snapshot(dir)
+        Err(crate::store::StoreError::Locked { dir })
+            if crate::store::views::read_snapshot(&dir).is_some() =>
+        {
+            let snapshot = crate::store::views::read_snapshot(&dir).unwrap_or_default();
+            // The snapshot says whose store it is: the same instance check as the store's own.
+            if let (Some(expected), Some(found)) =
+                (instance, snapshot["status"]["instance"].as_str())
+                && found != expected
             {
-                eprintln!(
-                    "note: a sync is using the store right now; showing the state after the previous run"
-                );
-                return Ok(View::Snapshot(snapshot));
+                return Err(crate::store::StoreError::OtherInstance {
+                    dir,
+                    found: found.to_string(),
+                    expected,
+                }
+                .into());
             }
-            Err(e)
+            eprintln!(
+                "note: a sync is using the store right now; showing the state after the previous run"
+            );
+            Ok(View::Snapshot(snapshot))
         }
+        Err(e) => Err(e.into()),
     }
 }
 

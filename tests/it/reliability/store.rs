@@ -211,7 +211,6 @@ async fn another_instances_store_is_refused_by_sync_and_left_as_it_was() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "bug: `dyngroups status` shows another instance's store as this one's (src/cli/status.rs opens the store without the instance check)"]
 async fn another_instances_store_is_refused_by_status() {
     let o = run_case("other-instance").await;
     assert!(
