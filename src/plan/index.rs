@@ -2,6 +2,7 @@
 //! order), addressed by a `u32` index instead of cloned id strings.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::OnceLock;
 
 use serde_json::Value;
 
@@ -30,12 +31,20 @@ pub(crate) fn standing(status: UserStatus) -> Standing {
 
 pub(crate) struct Users<'a> {
     users: Vec<&'a OrgUser>,
-    index: HashMap<&'a str, u32>,
+    /// id -> index, built on first use (a first sync with no members or history never needs it).
+    index: OnceLock<HashMap<&'a str, u32>>,
 }
 
 impl<'a> Users<'a> {
     pub fn new(org: &'a OrgView) -> Users<'a> {
         let mut users: Vec<&OrgUser> = org.users.iter().collect();
+        // Okta pages are often already in id order: then there is nothing to sort or deduplicate.
+        if users.windows(2).all(|w| w[0].id < w[1].id) {
+            return Users {
+                users,
+                index: OnceLock::new(),
+            };
+        }
         // Sort by id; for a duplicated id the ACTIVE record wins, then the larger record (deterministic).
         users.sort_unstable_by(|a, b| {
             a.id.cmp(&b.id)
@@ -47,12 +56,10 @@ impl<'a> Users<'a> {
                 .then_with(|| canonical_attrs(&a.attributes).cmp(&canonical_attrs(&b.attributes)))
         });
         users.dedup_by(|later, first| later.id == first.id);
-        let index = users
-            .iter()
-            .enumerate()
-            .map(|(i, u)| (u.id.as_str(), i as u32))
-            .collect();
-        Users { users, index }
+        Users {
+            users,
+            index: OnceLock::new(),
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -80,7 +87,16 @@ impl<'a> Users<'a> {
     }
 
     pub fn find(&self, id: &str) -> Option<u32> {
-        self.index.get(id).copied()
+        self.index
+            .get_or_init(|| {
+                self.users
+                    .iter()
+                    .enumerate()
+                    .map(|(i, u)| (u.id.as_str(), i as u32))
+                    .collect()
+            })
+            .get(id)
+            .copied()
     }
 }
 

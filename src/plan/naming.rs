@@ -94,16 +94,26 @@ pub struct UnsupportedValue;
 /// Objects cannot name a group: they come back in `Err` so the planner can report them.
 pub fn raw_values(value: Option<&Value>) -> Result<Vec<Cow<'_, str>>, UnsupportedValue> {
     let mut out = Vec::new();
+    raw_values_into(value, &mut out)?;
+    Ok(out)
+}
+
+/// [`raw_values`] into a buffer the caller reuses (cleared first): no allocation per user.
+pub fn raw_values_into<'a>(
+    value: Option<&'a Value>,
+    out: &mut Vec<Cow<'a, str>>,
+) -> Result<(), UnsupportedValue> {
+    out.clear();
     match value {
         None | Some(Value::Null) => {}
         Some(Value::Array(items)) => {
             for item in items {
-                scalar(item, &mut out)?;
+                scalar(item, out)?;
             }
         }
-        Some(v) => scalar(v, &mut out)?,
+        Some(v) => scalar(v, out)?,
     }
-    Ok(out)
+    Ok(())
 }
 
 fn scalar<'a>(v: &'a Value, out: &mut Vec<Cow<'a, str>>) -> Result<(), UnsupportedValue> {

@@ -2,6 +2,7 @@
 //! raw value, so a million users cost one normalization per distinct value), merged and rejected values, and
 //! the desired members of each group as sorted user indices.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use super::index::Users;
@@ -46,13 +47,14 @@ pub(crate) fn compute(rule: &Rule, separator: Separator, users: &Users<'_>) -> C
     let mut cache: HashMap<String, Result<u32, RejectReason>> = HashMap::new();
     let mut mine: Vec<u32> = Vec::with_capacity(4);
     let mut rejected_here: Vec<String> = Vec::new();
+    let mut raws: Vec<Cow<'_, str>> = Vec::with_capacity(4);
 
     for u in 0..users.len() as u32 {
         if !users.is_active(u) {
             continue;
         }
-        let raws = match naming::raw_values(users.attr(u, &rule.attribute)) {
-            Ok(r) => r,
+        match naming::raw_values_into(users.attr(u, &rule.attribute), &mut raws) {
+            Ok(()) => {}
             Err(naming::UnsupportedValue) => {
                 let shown = users
                     .attr(u, &rule.attribute)
