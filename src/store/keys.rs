@@ -6,6 +6,7 @@
 //! meta/instance                   instance name (a store belongs to one instance)
 //! meta/created_at                 RFC 3339
 //! meta/initialized                RFC 3339: first sync, `state import` or `state reinit`
+//! meta/generation                 decimal, advanced by every flush; also in the `generation` file next to sled
 //! v1/group/<group id>             StoredGroup (JSON)
 //! v1/members/<group id>           JSON array of member user ids after the last sync
 //! v1/ug/<rule id>\0<user id>      JSON array of group names the user's values yielded at the last sync
@@ -26,6 +27,7 @@ pub const FORMAT_VERSION_KEY: &str = "meta/format_version";
 pub const INSTANCE_KEY: &str = "meta/instance";
 pub const CREATED_AT_KEY: &str = "meta/created_at";
 pub const INITIALIZED_KEY: &str = "meta/initialized";
+pub const GENERATION_KEY: &str = "meta/generation";
 
 pub const GROUP: &str = "v1/group/";
 pub const MEMBERS: &str = "v1/members/";

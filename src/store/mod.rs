@@ -50,7 +50,8 @@ pub enum StoreError {
     },
     #[error(
         "the store at {dir} is damaged ({detail}); restore it from a `dyngroups state export` file with \
-         `dyngroups state import`, or re-initialise it with `dyngroups state reinit --adopt`"
+         `dyngroups state import FILE`, or move the folder away and re-initialise explicitly with \
+         `dyngroups state reinit --adopt`"
     )]
     Corrupt { dir: PathBuf, detail: String },
     #[error("opening the store at {dir}: {detail}")]
@@ -74,6 +75,45 @@ pub enum StoreError {
 pub struct Store {
     db: sled::Db,
     dir: PathBuf,
+    /// The last generation written to [`GENERATION_FILE`] (serialises those writes between clones).
+    generation: std::sync::Arc<std::sync::Mutex<u64>>,
+}
+
+/// A counter kept outside sled, next to it: the store's generation after its last successful flush. The same
+/// counter lives inside sled (`meta/generation`); a log that opens with an older generation than this file was
+/// cut short or replaced by an older copy, which sled itself cannot tell from a store that is merely small.
+pub const GENERATION_FILE: &str = "generation";
+
+/// What the folder held before sled opened it.
+struct Before {
+    /// sled's own files were there and not all empty: the folder held a store.
+    had_store: bool,
+    /// The generation file's value, when it is there and readable.
+    generation: Option<u64>,
+}
+
+impl Before {
+    fn look(dir: &Path) -> Before {
+        let non_empty = |p: &Path| std::fs::metadata(p).is_ok_and(|m| m.len() > 0);
+        let snapshots = std::fs::read_dir(dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .any(|e| e.file_name().to_string_lossy().starts_with("snap.") && non_empty(&e.path()));
+        let generation = std::fs::read_to_string(dir.join(GENERATION_FILE))
+            .ok()
+            .and_then(|s| s.trim().parse().ok());
+        Before {
+            had_store: non_empty(&dir.join("conf")) || non_empty(&dir.join("db")) || snapshots,
+            generation,
+        }
+    }
+}
+
+fn parse_u64(raw: Option<&[u8]>) -> u64 {
+    raw.and_then(|v| std::str::from_utf8(v).ok())
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(0)
 }
 
 impl std::fmt::Debug for Store {
@@ -113,6 +153,7 @@ impl Store {
                 detail: "it is a file, not a folder".to_string(),
             });
         }
+        let before = Before::look(&dir);
         std::fs::create_dir_all(&dir).map_err(|e| StoreError::Open {
             dir: dir.clone(),
             detail: format!("creating the folder: {e}"),
@@ -144,16 +185,27 @@ impl Store {
             }
             Ok(Ok(db)) => db,
         };
-        let store = Store { db, dir };
-        store.check_meta(instance)?;
+        let store = Store {
+            db,
+            dir,
+            generation: Default::default(),
+        };
+        store.check_meta(instance, &before)?;
         Ok(store)
     }
 
-    fn check_meta(&self, instance: Option<&str>) -> Result<(), StoreError> {
+    fn check_meta(&self, instance: Option<&str>, before: &Before) -> Result<(), StoreError> {
         match self.get_raw(keys::FORMAT_VERSION_KEY)? {
             None => {
                 if !self.db.is_empty() {
                     return Err(self.corrupt("it holds data but no format version record"));
+                }
+                if before.had_store || before.generation.is_some() {
+                    // Never initialise over a store that was there: its log was emptied, overwritten or cut short.
+                    return Err(self.corrupt(
+                        "the folder held a store, but its database opens without the format version record: \
+                         its files were emptied, overwritten or cut short",
+                    ));
                 }
                 let mut w = self.writer();
                 w.put_raw(
@@ -182,6 +234,19 @@ impl Store {
                 if found == 0 {
                     return Err(self.corrupt("format version 0"));
                 }
+                let inside = parse_u64(self.get_raw(keys::GENERATION_KEY)?.as_deref());
+                if let Some(outside) = before.generation
+                    && inside < outside
+                {
+                    return Err(self.corrupt(&format!(
+                        "its database holds generation {inside}, older than generation {outside} saved last: \
+                         the log was cut short or replaced by an older copy, and records are missing"
+                    )));
+                }
+                *self
+                    .generation
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner) = inside;
                 if let Some(expected) = instance {
                     match self.instance()? {
                         Some(found) if found != expected => {
@@ -233,11 +298,34 @@ impl Store {
     }
 
     /// Makes every write so far durable. Called before a sync reports success and before risky Okta calls.
+    /// Each flush advances the store's generation inside sled and then, once sled has it on disk, in
+    /// [`GENERATION_FILE`] (so the file never runs ahead of the log; a log behind the file is damage).
     pub fn flush(&self) -> Result<(), StoreError> {
-        self.db
-            .flush()
-            .map(|_| ())
-            .map_err(|e| self.io_error("flushing", &e))
+        let generation = self
+            .db
+            .update_and_fetch(keys::GENERATION_KEY, |old| {
+                Some((parse_u64(old) + 1).to_string().into_bytes())
+            })
+            .map_err(|e| self.io_error("advancing the generation", &e))?;
+        let generation = parse_u64(generation.as_deref());
+        self.db.flush().map_err(|e| self.io_error("flushing", &e))?;
+        let mut last = self
+            .generation
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if generation > *last {
+            let path = self.dir.join(GENERATION_FILE);
+            let tmp = self.dir.join(format!("{GENERATION_FILE}.tmp"));
+            std::fs::write(&tmp, format!("{generation}\n"))
+                .and_then(|()| std::fs::rename(&tmp, &path))
+                .map_err(|e| StoreError::Io {
+                    dir: self.dir.clone(),
+                    what: format!("writing {}", path.display()),
+                    detail: e.to_string(),
+                })?;
+            *last = generation;
+        }
+        Ok(())
     }
 
     pub(crate) fn next_seq(&self) -> Result<u64, StoreError> {

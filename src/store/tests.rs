@@ -239,3 +239,41 @@ fn export_then_import_reproduces_the_store() {
         export::ImportError::OtherInstance { .. }
     ));
 }
+
+#[test]
+fn an_emptied_or_older_store_is_damaged_not_reinitialised() {
+    // Emptied log: sled opens an empty database; the folder held a store, so it is refused, not reset.
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let store = Store::open_instance(dir.path(), "prod").unwrap();
+        let mut w = store.writer();
+        w.put_group(&group("00g1", "a")).unwrap();
+        w.commit().unwrap();
+        store.flush().unwrap();
+    }
+    std::fs::write(dir.path().join("db"), b"").unwrap();
+    let err = Store::open_instance(dir.path(), "prod").unwrap_err();
+    assert!(matches!(err, StoreError::Corrupt { .. }), "{err}");
+    assert!(err.to_string().contains("state reinit --adopt"), "{err}");
+
+    // An older log than the generation saved outside it (a truncation, or an old copy put back).
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let store = Store::open(dir.path()).unwrap();
+        store.flush().unwrap();
+        store.flush().unwrap();
+    }
+    let file = dir.path().join(GENERATION_FILE);
+    let saved: u64 = std::fs::read_to_string(&file)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    Store::open(dir.path()).expect("in step: opens");
+    std::fs::write(&file, format!("{}\n", saved + 5)).unwrap();
+    let err = Store::open(dir.path()).unwrap_err();
+    assert!(err.to_string().contains("older than generation"), "{err}");
+    // A file behind the log (a crash between sled's flush and the file write) is fine.
+    std::fs::write(&file, "1\n").unwrap();
+    Store::open(dir.path()).expect("the log ahead of the file opens");
+}

@@ -242,8 +242,6 @@ async fn a_garbage_or_emptied_store_never_lets_sync_change_okta() {
 
 /// The store itself must say it is damaged and keep its files, never re-initialise them.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "bug: src/store/mod.rs Store::open_inner/check_meta: a store folder whose sled log is garbage, emptied or \
-            truncated opens as an empty (or shorter) store and is silently re-initialised; `status` succeeds"]
 async fn a_damaged_store_is_refused_as_damaged_and_never_reset() {
     let mut bad = vec![];
     for case in ["truncated", "garbage", "emptied-db-file"] {
