@@ -9,6 +9,7 @@
 
 mod exec;
 pub mod hooks;
+pub mod preflight;
 pub mod progress;
 mod record;
 pub mod recover;
@@ -85,6 +86,8 @@ impl ApplyReport {
 pub enum ApplyError {
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error(transparent)]
+    CannotManageGroups(#[from] preflight::CannotManageGroups),
 }
 
 /// Short, id-only description of an action for logs, failures and the audit trail.
@@ -124,6 +127,8 @@ pub async fn apply(
     org: &OrgView,
     opts: &ApplyOptions,
 ) -> Result<ApplyReport, ApplyError> {
+    // Before any intent is journalled or any write sent: a credential that cannot manage groups stops here.
+    preflight::preflight(api, plan, opts.max_writes).await?;
     let remembered = store.remembered()?;
     let mut run = exec::Run::new(api, store, plan, opts)?;
     run.execute().await?;

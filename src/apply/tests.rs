@@ -103,6 +103,10 @@ impl OktaApi for Fake {
         Ok(())
     }
     async fn remove_member(&self, g: &str, u: &str) -> Result<(), OktaError> {
+        if super::preflight::is_probe(g, u) {
+            // The permission probe before the first write: allowed, changes nothing, not a write.
+            return Ok(());
+        }
         *self.writes.lock().unwrap() += 1;
         self.members
             .lock()
@@ -426,4 +430,103 @@ async fn delete_and_stop_managing_forget_the_group() {
     );
     // Stop managing leaves the group in Okta.
     assert_eq!(fake.groups.lock().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn a_plan_without_okta_writes_is_not_probed_and_a_403_probe_stops_before_the_journal() {
+    use crate::okta::error::OktaError;
+    struct ReadOnly;
+    #[async_trait::async_trait]
+    impl crate::okta::api::OktaApi for ReadOnly {
+        async fn list_users(
+            &self,
+            _: Option<&str>,
+        ) -> Result<Vec<crate::okta::model::User>, OktaError> {
+            Ok(vec![])
+        }
+        async fn list_groups(
+            &self,
+            _: &crate::okta::api::GroupQuery,
+        ) -> Result<Vec<crate::okta::model::Group>, OktaError> {
+            Ok(vec![])
+        }
+        async fn get_group(&self, _: &str) -> Result<crate::okta::model::Group, OktaError> {
+            unreachable!("no read in this test")
+        }
+        async fn list_group_members(
+            &self,
+            _: &str,
+        ) -> Result<Vec<crate::okta::model::User>, OktaError> {
+            Ok(vec![])
+        }
+        async fn create_group(
+            &self,
+            _: &crate::okta::model::GroupProfile,
+        ) -> Result<crate::okta::model::Group, OktaError> {
+            panic!("a write was sent")
+        }
+        async fn update_group(
+            &self,
+            _: &str,
+            _: &crate::okta::model::GroupProfile,
+        ) -> Result<crate::okta::model::Group, OktaError> {
+            panic!("a write was sent")
+        }
+        async fn delete_group(&self, _: &str) -> Result<(), OktaError> {
+            panic!("a write was sent")
+        }
+        async fn add_member(&self, _: &str, _: &str) -> Result<(), OktaError> {
+            panic!("a write was sent")
+        }
+        async fn remove_member(&self, g: &str, u: &str) -> Result<(), OktaError> {
+            assert!(super::preflight::is_probe(g, u), "a write was sent");
+            Err(OktaError::Api {
+                method: "DELETE".into(),
+                path: format!("/api/v1/groups/{g}/users/{u}"),
+                status: 403,
+                code: "E0000006".into(),
+                summary: "You do not have permission to perform the requested action".into(),
+                error_id: "x".into(),
+                causes: vec![],
+            })
+        }
+        async fn user_schema(&self) -> Result<crate::okta::model::UserSchema, OktaError> {
+            unreachable!("no read in this test")
+        }
+        async fn list_logs(
+            &self,
+            _: &crate::okta::api::LogQuery,
+        ) -> Result<Vec<crate::okta::model::LogEvent>, OktaError> {
+            Ok(vec![])
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    // Nothing to send: no probe (ReadOnly would refuse it), nothing happens.
+    let empty = plan(vec![], &[]);
+    apply(
+        &ReadOnly,
+        &store,
+        &empty,
+        &OrgView::default(),
+        &ApplyOptions::default(),
+    )
+    .await
+    .unwrap();
+    let p = plan(vec![create("department_sales")], &[]);
+    let err = apply(
+        &ReadOnly,
+        &store,
+        &p,
+        &OrgView::default(),
+        &ApplyOptions::default(),
+    )
+    .await
+    .unwrap_err();
+    assert!(err.to_string().contains("okta.groups.manage"), "{err}");
+    assert!(err.to_string().contains("nothing was changed"), "{err}");
+    assert!(
+        store.pending_intents().unwrap().is_empty(),
+        "nothing journalled"
+    );
 }

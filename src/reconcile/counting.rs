@@ -79,7 +79,12 @@ impl OktaApi for Counting<'_> {
         self.inner.add_member(group_id, user_id).await
     }
     async fn remove_member(&self, group_id: &str, user_id: &str) -> Result<(), OktaError> {
-        self.write();
+        // The groups-manage probe (`apply::preflight`) changes nothing: counted as the read-like check it is.
+        if crate::apply::preflight::is_probe(group_id, user_id) {
+            self.read();
+        } else {
+            self.write();
+        }
         self.inner.remove_member(group_id, user_id).await
     }
     async fn user_schema(&self) -> Result<UserSchema, OktaError> {

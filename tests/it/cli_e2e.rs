@@ -370,7 +370,9 @@ async fn error_read_only_token_on_sync() {
         .env("OKTA_API_TOKEN", "ro")
         .arg("sync"));
     assert_eq!(r.code, 1, "{}", r.show());
-    assert!(r.stdout.contains("403"), "{}", r.show());
+    // Stopped by the permission probe before any change: the error (stderr) names the permission and the 403.
+    assert!(r.all().contains("403"), "{}", r.show());
+    assert!(r.all().contains("okta.groups.manage"), "{}", r.show());
     assert!(emu.groups().is_empty(), "a read-only token created a group");
     snapshot("error_read_only_token_on_sync", home.path(), &r);
 }
