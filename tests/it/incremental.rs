@@ -554,10 +554,18 @@ async fn a_write_budget_never_leaves_a_moved_user_in_both_groups_and_the_backlog
 
 /// Okta calls (pages) of an hourly sync with nothing changed, after a first full sync and one hourly sync
 /// of a generated org: the first syncs run in memory, the measured one through the HTTP client.
-async fn quiet_hourly_calls(users: usize) -> (u64, BTreeMap<String, u64>, usize) {
+/// `teams` > 0 adds a rule on `title`, set to one of that many values (more groups).
+async fn quiet_hourly_calls(users: usize, teams: usize) -> (u64, BTreeMap<String, u64>, usize) {
     let mut cfg = dyngroups::bench::planner::bench_config();
     cfg.rules.retain(|r| r.attribute != "userType");
     let emu = Emulator::from_seed(dyngroups::sim::generate::generate(users, 1)).expect("seed");
+    if teams > 0 {
+        cfg.rules.push(rule("title", "team"));
+        for (i, u) in emu.users().iter().enumerate() {
+            // DEPROVISIONED users cannot be updated: they keep no title.
+            let _ = emu.set_attribute(&u.id, "title", Value::from(format!("t{}", i % teams)));
+        }
+    }
     let dir = tempfile::tempdir().expect("temp dir");
     let store = Store::open(dir.path()).expect("store");
     reconcile::reinit(&emu, &store, &cfg, false, false)
@@ -592,12 +600,13 @@ async fn quiet_hourly_calls(users: usize) -> (u64, BTreeMap<String, u64>, usize)
 
 #[tokio::test]
 async fn an_hourly_sync_with_nothing_changed_makes_at_most_ten_calls() {
-    let (calls, by_bucket, groups) = quiet_hourly_calls(2_000).await;
+    let (calls, by_bucket, groups) = quiet_hourly_calls(2_000, 0).await;
     println!("2,000 users, {groups} managed groups: {calls} calls {by_bucket:?}");
     assert!(calls <= 10, "{calls} calls: {by_bucket:?}");
 }
 
-/// `cargo test --release --test it incremental::measure -- --ignored --nocapture` (DYNGROUPS_USERS=100000).
+/// `cargo test --test it incremental::measure -- --ignored --nocapture` (DYNGROUPS_USERS=100000,
+/// DYNGROUPS_TEAMS=2000 for about 2,000 managed groups).
 #[tokio::test]
 #[ignore = "measurement at scale, slow in a debug build"]
 async fn measure_quiet_hourly_sync_at_scale() {
@@ -605,7 +614,11 @@ async fn measure_quiet_hourly_sync_at_scale() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(100_000);
-    let (calls, by_bucket, groups) = quiet_hourly_calls(users).await;
+    let teams = std::env::var("DYNGROUPS_TEAMS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    let (calls, by_bucket, groups) = quiet_hourly_calls(users, teams).await;
     println!("{users} users, {groups} managed groups: {calls} calls {by_bucket:?}");
     assert!(calls <= 10, "{calls} calls: {by_bucket:?}");
 }
