@@ -87,7 +87,7 @@ pub enum ApplyError {
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
-    CannotManageGroups(#[from] preflight::CannotManageGroups),
+    CannotManageGroups(#[from] Box<preflight::CannotManageGroups>),
 }
 
 /// Short, id-only description of an action for logs, failures and the audit trail.

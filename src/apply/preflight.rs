@@ -43,12 +43,12 @@ pub async fn preflight(
     api: &dyn OktaApi,
     plan: &Plan,
     max_writes: Option<u64>,
-) -> Result<(), CannotManageGroups> {
+) -> Result<(), Box<CannotManageGroups>> {
     if !needs_okta_writes(plan, max_writes) {
         return Ok(());
     }
     match api.remove_member(PROBE_GROUP, PROBE_USER).await {
-        Err(e) if e.is_forbidden() => Err(CannotManageGroups { source: e }),
+        Err(e) if e.is_forbidden() => Err(Box::new(CannotManageGroups { source: e })),
         Err(e) if e.is_not_found() => Ok(()),
         Ok(()) => Ok(()),
         Err(e) => {

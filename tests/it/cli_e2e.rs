@@ -600,7 +600,8 @@ async fn json_logs_on_stderr() {
         .arg(home.path().join("colour-state"))
         .args(["--okta-url", &server.base_url])
         .env("OKTA_API_TOKEN", "ro")
-        .args(["--color", "always", "sync"]));
+        // -v: info logs (the read-only sync now stops at its permission probe, before any WARN line).
+        .args(["--color", "always", "-v", "sync"]));
     assert_eq!(r.code, 1, "{}", r.show());
     assert!(r.stderr.contains('\u{1b}'), "--color always: {}", r.show());
 }
