@@ -511,10 +511,13 @@ fn user_state_delta(
             None => names.is_empty(),
         };
         if !same {
-            delta.push((
-                id.to_string(),
-                names.iter().map(|n| n.to_string()).collect(),
-            ));
+            // Inserted one by one (names are distinct and sorted): `collect` would allocate and sort a
+            // temporary Vec per user, millions of times on a first sync.
+            let mut set = BTreeSet::new();
+            for n in &names {
+                set.insert(n.to_string());
+            }
+            delta.push((id.to_string(), set));
         }
     }
     for (rid, set) in rem_iter {
