@@ -13,7 +13,9 @@ use crate::cli::{Exit, Globals};
 use crate::reconcile::SyncOptions;
 
 #[derive(Debug, clap::Args)]
-#[command(after_help = "Example:\n  dyngroups --config https://github.com/acme/okta-groups.git --rev main daemon --interval 1h --listen 127.0.0.1:9090")]
+#[command(
+    after_help = "Example:\n  dyngroups --config https://github.com/acme/okta-groups.git --rev main daemon --interval 1h --listen 127.0.0.1:9090"
+)]
 pub struct Args {
     /// Time between syncs (`90s`, `15m`, `1h`, `1h30m`, `1d`; a plain number is seconds).
     #[arg(long, default_value = "1h", value_parser = parse_duration, value_name = "DURATION")]

@@ -19,7 +19,9 @@ use crate::plan::model::Plan;
 use crate::secret::Secret;
 
 #[derive(Debug, clap::Args)]
-#[command(after_help = "Examples:\n  dyngroups comment --repo acme/okta-groups --pr 42 --base origin/main\n  dyngroups comment --repo acme/okta-groups --pr 42 --base origin/main --dry-run")]
+#[command(
+    after_help = "Examples:\n  dyngroups comment --repo acme/okta-groups --pr 42 --base origin/main\n  dyngroups comment --repo acme/okta-groups --pr 42 --base origin/main --dry-run"
+)]
 pub struct Args {
     /// The repository holding the pull request.
     #[arg(
