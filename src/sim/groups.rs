@@ -114,16 +114,7 @@ impl Org {
                 "name: An object with this field already exists in the current organization",
             ));
         }
-        let id = match id {
-            Some(id) if self.seqs.contains_key(&id) => {
-                return Err(ApiError::validation(
-                    "id",
-                    format!("id {id} is already used"),
-                ));
-            }
-            Some(id) => id,
-            None => self.new_id("00g"),
-        };
+        let id = self.claim_id(id, "00g")?;
         let now = self.now();
         let object_class = match group_type {
             GroupType::AppGroup => "okta:windows_security_principal",

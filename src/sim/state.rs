@@ -250,6 +250,22 @@ impl Org {
         }
     }
 
+    /// The id a seed asked for (refused when already used), or a new one with `prefix`.
+    pub(crate) fn claim_id(
+        &mut self,
+        id: Option<String>,
+        prefix: &str,
+    ) -> Result<String, ApiError> {
+        match id {
+            Some(id) if self.seqs.contains_key(&id) => Err(ApiError::validation(
+                "id",
+                format!("id {id} is already used"),
+            )),
+            Some(id) => Ok(id),
+            None => Ok(self.new_id(prefix)),
+        }
+    }
+
     /// A user id from an id or a login (case-insensitive), or 404 `(User)`.
     pub fn resolve_user(&self, id_or_login: &str) -> Result<String, ApiError> {
         if self.users.contains_key(id_or_login) {

@@ -139,16 +139,7 @@ impl Org {
                 "login: An object with this field already exists in the current organization",
             ));
         }
-        let id = match id {
-            Some(id) if self.seqs.contains_key(&id) => {
-                return Err(ApiError::validation(
-                    "id",
-                    format!("id {id} is already used"),
-                ));
-            }
-            Some(id) => id,
-            None => self.new_id("00u"),
-        };
+        let id = self.claim_id(id, "00u")?;
         for k in ["mobilePhone", "secondEmail"] {
             profile.entry(k).or_insert(Value::Null);
         }
