@@ -27,6 +27,7 @@
 //! stored state; the summary counts only what a sync would do.
 
 mod collisions;
+pub mod ids;
 mod index;
 mod membership;
 mod planner;

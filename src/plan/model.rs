@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+pub use super::ids::IdList;
 use crate::config::model::RuleId;
 use crate::okta::model::{GroupType, UserStatus};
 
