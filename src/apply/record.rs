@@ -5,7 +5,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::exec::Run;
 use super::{ApplyError, ApplyReport};
-use crate::plan::model::{OrgView, Plan, Remembered, UserId};
+use crate::plan::model::{OrgView, Plan, Remembered, RuleState, UserId};
+use crate::plan::state;
 use crate::store::Store;
 
 pub(super) fn finish(
@@ -65,19 +66,21 @@ pub(super) fn finish(
     }
 
     // Per-user state: the plan's "after" for settled (rule, user) pairs; the old record otherwise.
-    let empty = BTreeMap::new();
+    let empty = RuleState::new();
     for (rule, after) in &plan.user_groups_after {
-        let old = before.user_groups.get(rule).unwrap_or(&empty);
-        for (user, names) in after {
-            if run.unsettled.contains(&(rule.clone(), user.clone())) {
-                continue;
-            }
-            if old.get(user) != Some(names) {
-                w.set_user_groups(rule, user, names)?;
+        let old = state::by_user(before.user_groups.get(rule).unwrap_or(&empty));
+        let new = state::by_user(after);
+        let settled = |user: &str| {
+            run.unsettled.is_empty() || !run.unsettled.contains(&(rule.clone(), user.to_string()))
+        };
+        for (user, names) in &new {
+            if settled(user) && old.get(user) != Some(names) {
+                let names: BTreeSet<String> = names.iter().map(|n| n.to_string()).collect();
+                w.set_user_groups(rule, user, &names)?;
             }
         }
         for user in old.keys() {
-            if !after.contains_key(user) && !run.unsettled.contains(&(rule.clone(), user.clone())) {
+            if !new.contains_key(user) && settled(user) {
                 w.set_user_groups(rule, user, &BTreeSet::new())?;
             }
         }

@@ -9,6 +9,7 @@ use super::*;
 use crate::okta::api::{GroupQuery, LogQuery};
 use crate::okta::model::{Group, GroupProfile, GroupType, LogEvent, User, UserSchema};
 use crate::plan::model::{GroupRef, OrgGroup, Reason, Summary};
+use crate::plan::state;
 
 const RULE: &str = "profile.department:department";
 
@@ -125,10 +126,7 @@ impl OktaApi for Fake {
 }
 
 fn plan(actions: Vec<Action>, after: &[(&str, &[&str])]) -> Plan {
-    let mut users = BTreeMap::new();
-    for (u, names) in after {
-        users.insert(u.to_string(), names.iter().map(|n| n.to_string()).collect());
-    }
+    let users = state::from_users(after.iter().map(|(u, names)| (*u, names.iter().copied())));
     Plan {
         format_version: 1,
         config_commit: Some("c0ffee".into()),
@@ -166,7 +164,7 @@ fn org_with(
     members: &BTreeMap<String, BTreeSet<String>>,
 ) -> OrgView {
     OrgView {
-        users: vec![],
+        users: vec![].into(),
         groups: groups
             .iter()
             .map(|(id, name)| OrgGroup {
@@ -214,7 +212,7 @@ async fn creates_groups_then_adds_members_and_records_everything() {
     assert_eq!(groups[0].members, 2);
     assert_eq!(store.licensed_users().unwrap(), 2);
     let r = store.remembered().unwrap();
-    assert_eq!(r.user_groups[RULE].len(), 2);
+    assert_eq!(state::by_user(&r.user_groups[RULE]).len(), 2);
     assert_eq!(r.added_by_us.len(), 2);
     assert!(store.pending_intents().unwrap().is_empty());
     assert!(!store.is_dirty().unwrap());
@@ -260,9 +258,10 @@ async fn a_failed_write_keeps_the_users_old_state_so_the_next_run_retries() {
     assert_eq!(report.failures.len(), 1);
     assert!(!report.complete());
     let r = store.remembered().unwrap();
-    assert!(r.user_groups[RULE].contains_key("00u1"));
+    let users = state::by_user(&r.user_groups[RULE]);
+    assert!(users.contains_key("00u1"));
     assert!(
-        !r.user_groups[RULE].contains_key("00u2"),
+        !users.contains_key("00u2"),
         "a failed add must not be remembered as done"
     );
     assert!(store.audit(10).unwrap().iter().any(|a| !a.ok));

@@ -51,11 +51,14 @@ pub struct Args {
     /// Internal: run one planner size in this process and print its figures as JSON.
     #[arg(long, hide = true)]
     pub planner_only: Option<usize>,
+    /// Internal, with --planner-only: plan the settled org (after the first sync) instead.
+    #[arg(long, hide = true)]
+    pub settled: bool,
 }
 
 pub async fn run(args: &Args) -> anyhow::Result<()> {
     if let Some(n) = args.planner_only {
-        let f = planner::run(n);
+        let f = planner::run(n, args.settled);
         println!("{}", serde_json::to_string(&f)?);
         return Ok(());
     }
@@ -73,7 +76,8 @@ pub async fn run(args: &Args) -> anyhow::Result<()> {
     }
     for &n in &args.planner_users {
         eprintln!("bench: planner, {n} users ...");
-        rows.push(planner_row(n)?);
+        rows.push(planner_row(n, false)?);
+        rows.push(planner_row(n, true)?);
     }
     print_table(&rows);
     let json = serde_json::json!({"format_version": 1, "machine": machine(), "runs": rows});
@@ -83,10 +87,16 @@ pub async fn run(args: &Args) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn planner_row(users: usize) -> anyhow::Result<Row> {
+/// One planner run in a child process: the first plan of a new org, or (`settled`) the no-change plan of
+/// the org once that plan was applied (reads every member and the recorded state).
+fn planner_row(users: usize, settled: bool) -> anyhow::Result<Row> {
     let exe = std::env::current_exe().context("finding the dyngroups binary")?;
-    let out = Command::new(exe)
-        .args(["bench", "--planner-only", &users.to_string()])
+    let mut cmd = Command::new(exe);
+    cmd.args(["bench", "--planner-only", &users.to_string()]);
+    if settled {
+        cmd.arg("--settled");
+    }
+    let out = cmd
         .output()
         .context("running the planner benchmark child")?;
     if !out.status.success() {
@@ -99,7 +109,17 @@ fn planner_row(users: usize) -> anyhow::Result<Row> {
         serde_json::from_slice(&out.stdout).context("reading the planner figures")?;
     let num = |k: &str| f.get(k).and_then(|v| v.as_f64()).unwrap_or(0.0);
     Ok(Row {
-        run: format!("planner, 5 rules ({} groups)", num("groups") as u64),
+        run: if settled {
+            format!(
+                "planner, settled, no change ({} actions)",
+                num("changes") as u64
+            )
+        } else {
+            format!(
+                "planner, first plan, 5 rules, {} groups",
+                num("groups") as u64
+            )
+        },
         users,
         wall_seconds: num("plan_seconds"),
         peak_rss_mib: num("peak_rss") / 1048576.0,

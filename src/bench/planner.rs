@@ -1,7 +1,7 @@
 //! The planner benchmark: a lean synthetic org (only the attributes rules read) of N users, five rules,
 //! and one pure `plan::plan` call, timed, with the memory the planner itself added.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Instant;
 
 use rand::rngs::StdRng;
@@ -12,8 +12,10 @@ use serde_json::Value;
 use crate::config::model::{
     Budget, Config, Credential, Instance, Origin, Policies, Rule, SafetyLimits,
 };
-use crate::okta::model::UserStatus;
-use crate::plan::model::{OrgUser, OrgView, Remembered};
+use crate::okta::model::{GroupType, UserStatus};
+use crate::plan::model::{
+    GroupStatus, ManagedGroup, OrgGroup, OrgView, Plan, Remembered, UserId, UserTable,
+};
 
 use super::memory;
 
@@ -23,6 +25,8 @@ pub struct PlannerFigures {
     pub rules: usize,
     pub groups: u64,
     pub adds: u64,
+    /// Actions in the plan (0 when nothing changed).
+    pub changes: u64,
     pub plan_seconds: f64,
     /// Resident memory before planning (the generated org), bytes.
     pub rss_before: u64,
@@ -88,43 +92,35 @@ fn skewed(rng: &mut StdRng, n: usize) -> usize {
 /// A lean org of `users` users with department, city, costCenter, skills (array) and userType.
 pub fn lean_org(users: usize, seed: u64) -> OrgView {
     let mut rng = StdRng::seed_from_u64(seed);
-    let mut out = Vec::with_capacity(users);
+    let mut table = UserTable::new();
     for i in 0..users {
-        let mut attributes = BTreeMap::new();
-        attributes.insert(
-            "department".to_string(),
-            Value::from(DEPARTMENTS[skewed(&mut rng, DEPARTMENTS.len())]),
-        );
-        attributes.insert(
-            "city".to_string(),
-            Value::from(CITIES[skewed(&mut rng, CITIES.len())]),
-        );
-        attributes.insert(
-            "costCenter".to_string(),
-            Value::from(format!("CC-{:04}", skewed(&mut rng, 400))),
-        );
+        let department = Value::from(DEPARTMENTS[skewed(&mut rng, DEPARTMENTS.len())]);
+        let city = Value::from(CITIES[skewed(&mut rng, CITIES.len())]);
+        let cost_center = Value::from(format!("CC-{:04}", skewed(&mut rng, 400)));
         let n_skills = rng.random_range(0..4);
         let skills: Vec<Value> = (0..n_skills)
             .map(|_| Value::from(SKILLS[rng.random_range(0..SKILLS.len())]))
             .collect();
-        attributes.insert("skills".to_string(), Value::Array(skills));
-        attributes.insert(
-            "userType".to_string(),
-            Value::from(EMPLOYEE_TYPES[skewed(&mut rng, EMPLOYEE_TYPES.len())]),
-        );
+        let user_type = Value::from(EMPLOYEE_TYPES[skewed(&mut rng, EMPLOYEE_TYPES.len())]);
         let status = if rng.random_range(0..100) < 5 {
             UserStatus::Suspended
         } else {
             UserStatus::Active
         };
-        out.push(OrgUser {
-            id: format!("00u{i:017}"),
+        table.push(
+            &format!("00u{i:017}"),
             status,
-            attributes,
-        });
+            [
+                ("department", department),
+                ("city", city),
+                ("costCenter", cost_center),
+                ("skills", Value::Array(skills)),
+                ("userType", user_type),
+            ],
+        );
     }
     OrgView {
-        users: out,
+        users: table,
         groups: Vec::new(),
         members: BTreeMap::new(),
     }
@@ -163,13 +159,25 @@ pub fn bench_config() -> Config {
 }
 
 /// Generates the org, then times one plan. Run one size per process for honest peak-memory figures.
-pub fn run(users: usize) -> PlannerFigures {
+/// `settled`: plan the org as it is once the first plan has been applied in full (every group exists with
+/// the planned members, the store remembers it all): the hourly no-change case, where the planner also
+/// reads every member listing and the recorded state.
+pub fn run(users: usize, settled: bool) -> PlannerFigures {
     let org = lean_org(users, 42);
     let config = bench_config();
+    let (org, remembered) = if settled {
+        let first = crate::plan::plan(&config, &org, &Remembered::default());
+        let state = settle(org, &first);
+        drop(first);
+        state
+    } else {
+        (org, Remembered::default())
+    };
+    memory::release_freed();
     let rss_before = memory::rss().map(|r| r.0).unwrap_or(0);
     memory::reset_peak();
     let started = Instant::now();
-    let plan = crate::plan::plan(&config, &org, &Remembered::default());
+    let plan = crate::plan::plan(&config, &org, &remembered);
     let plan_seconds = started.elapsed().as_secs_f64();
     let peak_rss = memory::rss().map(|r| r.1).unwrap_or(0);
     PlannerFigures {
@@ -177,10 +185,52 @@ pub fn run(users: usize) -> PlannerFigures {
         rules: config.rules.len(),
         groups: plan.summary.groups_total,
         adds: plan.summary.adds,
+        changes: plan.actions.len() as u64,
         plan_seconds,
         rss_before,
         peak_rss,
     }
+}
+
+/// The org and the store's memory after `first` was applied in full: each new group exists (ids `00g…`)
+/// with the users the plan recorded for it, every membership added by us.
+pub fn settle(mut org: OrgView, first: &Plan) -> (OrgView, Remembered) {
+    let mut remembered = Remembered::default();
+    let mut n = 0usize;
+    for rule in &first.rules {
+        let after = first.user_groups_after.get(&rule.rule);
+        for g in rule.groups.iter().filter(|g| g.status == GroupStatus::New) {
+            n += 1;
+            let id = format!("00g{n:017}");
+            org.groups.push(OrgGroup {
+                id: id.clone(),
+                name: g.name.clone(),
+                group_type: GroupType::OktaGroup,
+                description: None,
+            });
+            let members: BTreeSet<UserId> = after
+                .and_then(|a| a.get(&g.name))
+                .map(|l| l.iter().map(str::to_string).collect())
+                .unwrap_or_default();
+            remembered
+                .added_by_us
+                .extend(members.iter().map(|u| (id.clone(), u.clone())));
+            org.members.insert(id.clone(), members);
+            remembered.groups.insert(
+                id.clone(),
+                ManagedGroup {
+                    id,
+                    name: g.name.clone(),
+                    rule: rule.rule.clone(),
+                    values: g.values.clone(),
+                    adopted: false,
+                    created_by_us: true,
+                },
+            );
+        }
+    }
+    remembered.user_groups = first.user_groups_after.clone();
+    (org, remembered)
 }
 
 #[cfg(test)]
@@ -190,7 +240,7 @@ mod tests {
     #[test]
     fn lean_org_is_deterministic_and_planned() {
         assert_eq!(lean_org(50, 7), lean_org(50, 7));
-        let f = run(500);
+        let f = run(500, false);
         assert_eq!(f.rules, 5);
         assert!(
             f.groups > 20,
@@ -202,5 +252,24 @@ mod tests {
             "every active user joins at least 4 groups, got {}",
             f.adds
         );
+        assert!(f.changes > f.groups, "creates and member adds");
+    }
+
+    #[test]
+    fn a_settled_org_plans_no_change() {
+        let f = run(500, true);
+        assert_eq!((f.changes, f.adds), (0, 0), "{f:?}");
+        assert!(f.groups > 20);
+        let org = lean_org(300, 3);
+        let config = bench_config();
+        let first = crate::plan::plan(&config, &org, &Remembered::default());
+        let (org, remembered) = settle(org, &first);
+        assert_eq!(remembered.groups.len() as u64, first.summary.groups_new);
+        assert_eq!(
+            org.members.values().map(|m| m.len() as u64).sum::<u64>(),
+            first.summary.adds
+        );
+        let again = crate::plan::plan(&config, &org, &remembered);
+        assert!(again.actions.is_empty() && again.user_groups_after.is_empty());
     }
 }

@@ -14,12 +14,13 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use futures::stream::{self, StreamExt, TryStreamExt};
+use serde_json::Value;
 
 use super::api::{GroupQuery, OktaApi};
 use super::error::OktaError;
 use super::model::User;
 use crate::config::model::Config;
-use crate::plan::model::{OrgGroup, OrgUser, OrgView, Remembered};
+use crate::plan::model::{OrgGroup, OrgView, Remembered, UserTable};
 use crate::plan::naming;
 
 pub const ACTIVE_USERS_SEARCH: &str = r#"status eq "ACTIVE""#;
@@ -35,8 +36,11 @@ pub async fn observe(
         api.list_users(Some(ACTIVE_USERS_SEARCH)),
         api.list_groups(&all_groups)
     )?;
-    let mut users: Vec<OrgUser> = users.into_iter().map(|u| org_user(u, &attrs)).collect();
-    let names = computed_names(config, &users);
+    let mut table = UserTable::new();
+    for u in users {
+        push_user(&mut table, u, &attrs);
+    }
+    let names = computed_names(config, &table);
     let groups: Vec<OrgGroup> = groups
         .into_iter()
         .map(|g| OrgGroup {
@@ -60,7 +64,7 @@ pub async fn observe(
         .buffer_unordered(concurrency)
         .try_collect()
         .await?;
-    let mut seen: HashSet<String> = users.iter().map(|u| u.id.clone()).collect();
+    let mut seen: HashSet<String> = (0..table.len()).map(|i| table.id(i).to_string()).collect();
     let mut members = BTreeMap::new();
     for (gid, list) in listed {
         let mut ids = BTreeSet::new();
@@ -68,33 +72,45 @@ pub async fn observe(
             ids.insert(u.id.clone());
             if !seen.contains(&u.id) {
                 seen.insert(u.id.clone());
-                users.push(org_user(u, &attrs));
+                push_user(&mut table, u, &attrs);
             }
         }
         members.insert(gid, ids);
     }
     Ok(OrgView {
-        users,
+        users: table,
         groups,
         members,
     })
 }
 
-fn org_user(u: User, attrs: &BTreeSet<&str>) -> OrgUser {
+/// Appends a user with only the profile attributes rules read.
+fn push_user(table: &mut UserTable, u: User, attrs: &BTreeSet<&str>) {
     let mut profile = u.profile;
     let attributes = attrs
         .iter()
-        .filter_map(|a| profile.remove(*a).map(|v| (a.to_string(), v)))
-        .collect();
-    OrgUser {
-        id: u.id,
-        status: u.status,
-        attributes,
-    }
+        .filter_map(|a| profile.remove(*a).map(|v| (*a, v)));
+    table.push(&u.id, u.status, attributes);
 }
 
-/// Lower-cased names every rule computes from the users' values (each distinct raw value normalized once).
-fn computed_names(config: &Config, users: &[OrgUser]) -> HashSet<String> {
+/// Lower-cased names every rule computes from the distinct values of its attribute.
+pub(crate) fn computed_names(config: &Config, users: &UserTable) -> HashSet<String> {
+    names_from_values(config, |attribute| {
+        Box::new(
+            users
+                .column(attribute)
+                .into_iter()
+                .flat_map(|c| c.values().iter()),
+        )
+    })
+}
+
+/// Lower-cased names every rule computes from the values `values_of(attribute)` yields (each distinct raw
+/// value normalized once; values may repeat).
+pub(crate) fn names_from_values<'v>(
+    config: &Config,
+    values_of: impl Fn(&str) -> Box<dyn Iterator<Item = &'v Value> + 'v>,
+) -> HashSet<String> {
     let sep = config.instance.policies.separator;
     let mut names = HashSet::new();
     for rule in &config.rules {
@@ -103,20 +119,28 @@ fn computed_names(config: &Config, users: &[OrgUser]) -> HashSet<String> {
             .iter()
             .flat_map(|(c, raws)| raws.iter().map(move |r| (r.as_str(), c.as_str())))
             .collect();
-        let mut done: HashSet<String> = HashSet::new();
-        for u in users {
-            let Ok(raws) = naming::raw_values(u.attributes.get(&rule.attribute)) else {
+        let mut done: HashSet<&str> = HashSet::new();
+        let mut owned: HashSet<String> = HashSet::new();
+        for value in values_of(&rule.attribute) {
+            let Ok(raws) = naming::raw_values(Some(value)) else {
                 continue;
             };
             for raw in raws {
-                if done.contains(raw.as_ref()) {
+                if done.contains(raw.as_ref()) || owned.contains(raw.as_ref()) {
                     continue;
                 }
                 let canonical = aliases.get(raw.as_ref()).copied().unwrap_or(raw.as_ref());
                 if let Ok(name) = naming::group_name(&rule.prefix, sep, canonical) {
                     names.insert(name.to_lowercase());
                 }
-                done.insert(raw.into_owned());
+                match raw {
+                    std::borrow::Cow::Borrowed(r) => {
+                        done.insert(r);
+                    }
+                    std::borrow::Cow::Owned(r) => {
+                        owned.insert(r);
+                    }
+                }
             }
         }
     }

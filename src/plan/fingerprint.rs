@@ -11,6 +11,7 @@ use sha2::{Digest, Sha256};
 use super::collisions::Groups;
 use super::index::Users;
 use super::model::OrgView;
+use super::users::Column;
 use crate::config::model::Config;
 
 /// SHA-256 fed through a 64 KiB buffer: the same digest as feeding each piece, without a hasher call per
@@ -49,12 +50,29 @@ impl Hasher {
     }
 }
 
-fn feed(h: &mut Hasher, bytes: &[u8]) {
+/// Where canonical bytes go: the hasher, or a buffer that caches one value's encoding.
+trait Sink {
+    fn update(&mut self, bytes: impl AsRef<[u8]>);
+}
+
+impl Sink for Hasher {
+    fn update(&mut self, bytes: impl AsRef<[u8]>) {
+        Hasher::update(self, bytes)
+    }
+}
+
+impl Sink for Vec<u8> {
+    fn update(&mut self, bytes: impl AsRef<[u8]>) {
+        self.extend_from_slice(bytes.as_ref())
+    }
+}
+
+fn feed(h: &mut impl Sink, bytes: &[u8]) {
     h.update((bytes.len() as u64).to_le_bytes());
     h.update(bytes);
 }
 
-fn feed_value(h: &mut Hasher, v: &Value) {
+fn feed_value(h: &mut impl Sink, v: &Value) {
     match v {
         Value::Null => h.update([0u8]),
         Value::Bool(b) => h.update([1u8, *b as u8]),
@@ -116,15 +134,36 @@ pub(crate) fn okta(
     groups: &Groups<'_>,
 ) -> String {
     let attrs: BTreeSet<&str> = config.rules.iter().map(|r| r.attribute.as_str()).collect();
+    // Each distinct value is serialized once; a user then costs a few slice copies.
+    let table = users.table();
+    let columns: Vec<(Option<&Column>, Vec<Vec<u8>>)> = attrs
+        .iter()
+        .map(|a| {
+            let column = table.column(a);
+            let encoded = column
+                .map(|c| {
+                    c.values()
+                        .iter()
+                        .map(|v| {
+                            let mut bytes = Vec::new();
+                            feed_value(&mut bytes, v);
+                            bytes
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            (column, encoded)
+        })
+        .collect();
     let mut h = Hasher::new();
     h.update((users.len() as u64).to_le_bytes());
     for u in 0..users.len() as u32 {
-        let user = users.user(u);
-        feed(&mut h, user.id.as_bytes());
-        feed(&mut h, user.status.as_str().as_bytes());
-        for a in &attrs {
-            match user.attributes.get(*a) {
-                Some(v) => feed_value(&mut h, v),
+        feed(&mut h, users.id(u).as_bytes());
+        feed(&mut h, users.status(u).as_str().as_bytes());
+        let row = users.row(u);
+        for (column, encoded) in &columns {
+            match column.and_then(|c| encoded.get(c.code(row) as usize)) {
+                Some(bytes) => h.update(bytes),
                 None => h.update([9u8]),
             }
         }

@@ -6,7 +6,7 @@ use std::sync::OnceLock;
 
 use serde_json::Value;
 
-use super::model::{OrgUser, OrgView};
+use super::model::{OrgView, UserTable};
 use crate::okta::model::UserStatus;
 
 /// How a user's status affects group membership (see the `plan` module docs for the why).
@@ -30,71 +30,91 @@ pub(crate) fn standing(status: UserStatus) -> Standing {
 }
 
 pub(crate) struct Users<'a> {
-    users: Vec<&'a OrgUser>,
+    table: &'a UserTable,
+    /// Planner index -> table row, when the table is not already sorted by id without duplicates.
+    rows: Option<Vec<u32>>,
     /// id -> index, built on first use (a first sync with no members or history never needs it).
     index: OnceLock<HashMap<&'a str, u32>>,
 }
 
 impl<'a> Users<'a> {
     pub fn new(org: &'a OrgView) -> Users<'a> {
-        let mut users: Vec<&OrgUser> = org.users.iter().collect();
+        let table = &org.users;
+        let n = table.len();
         // Okta pages are often already in id order: then there is nothing to sort or deduplicate.
-        if users.windows(2).all(|w| w[0].id < w[1].id) {
+        if (1..n).all(|i| table.id(i - 1) < table.id(i)) {
             return Users {
-                users,
+                table,
+                rows: None,
                 index: OnceLock::new(),
             };
         }
         // Sort by id; for a duplicated id the ACTIVE record wins, then the larger record (deterministic).
-        users.sort_unstable_by(|a, b| {
-            a.id.cmp(&b.id)
-                .then_with(|| {
-                    (b.status == UserStatus::Active).cmp(&(a.status == UserStatus::Active))
-                })
-                .then_with(|| b.attributes.len().cmp(&a.attributes.len()))
-                .then_with(|| a.status.cmp(&b.status))
-                .then_with(|| canonical_attrs(&a.attributes).cmp(&canonical_attrs(&b.attributes)))
+        let mut rows: Vec<u32> = (0..n as u32).collect();
+        let key = |r: u32| (table.id(r as usize), table.status(r as usize));
+        rows.sort_unstable_by(|&a, &b| {
+            let ((ida, sa), (idb, sb)) = (key(a), key(b));
+            ida.cmp(idb).then_with(|| {
+                (sb == UserStatus::Active)
+                    .cmp(&(sa == UserStatus::Active))
+                    .then_with(|| {
+                        table
+                            .attr_count(b as usize)
+                            .cmp(&table.attr_count(a as usize))
+                    })
+                    .then_with(|| sa.cmp(&sb))
+                    .then_with(|| {
+                        canonical_attrs(&table.attributes(a as usize))
+                            .cmp(&canonical_attrs(&table.attributes(b as usize)))
+                    })
+            })
         });
-        users.dedup_by(|later, first| later.id == first.id);
+        rows.dedup_by(|later, first| table.id(*later as usize) == table.id(*first as usize));
         Users {
-            users,
+            table,
+            rows: Some(rows),
             index: OnceLock::new(),
         }
     }
 
+    /// The table row of planner index `u`.
+    pub fn row(&self, u: u32) -> usize {
+        match &self.rows {
+            Some(rows) => rows[u as usize] as usize,
+            None => u as usize,
+        }
+    }
+
+    pub fn table(&self) -> &'a UserTable {
+        self.table
+    }
+
     pub fn len(&self) -> usize {
-        self.users.len()
+        match &self.rows {
+            Some(rows) => rows.len(),
+            None => self.table.len(),
+        }
     }
 
     pub fn id(&self, u: u32) -> &'a str {
-        &self.users[u as usize].id
+        self.table.id(self.row(u))
     }
 
-    pub fn user(&self, u: u32) -> &'a OrgUser {
-        self.users[u as usize]
+    pub fn status(&self, u: u32) -> UserStatus {
+        self.table.status(self.row(u))
     }
 
     pub fn is_active(&self, u: u32) -> bool {
-        self.users[u as usize].status == UserStatus::Active
+        self.status(u) == UserStatus::Active
     }
 
     pub fn standing(&self, u: u32) -> Standing {
-        standing(self.users[u as usize].status)
-    }
-
-    pub fn attr(&self, u: u32, name: &str) -> Option<&'a Value> {
-        self.users[u as usize].attributes.get(name)
+        standing(self.status(u))
     }
 
     pub fn find(&self, id: &str) -> Option<u32> {
         self.index
-            .get_or_init(|| {
-                self.users
-                    .iter()
-                    .enumerate()
-                    .map(|(i, u)| (u.id.as_str(), i as u32))
-                    .collect()
-            })
+            .get_or_init(|| (0..self.len() as u32).map(|u| (self.id(u), u)).collect())
             .get(id)
             .copied()
     }

@@ -37,6 +37,8 @@ pub mod checks;
 pub mod fingerprint;
 pub mod model;
 pub mod naming;
+pub mod state;
+pub mod users;
 
 pub use planner::plan;
 

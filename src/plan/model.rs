@@ -8,6 +8,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 pub use super::ids::IdList;
+pub use super::state::RuleState;
+pub use super::users::UserTable;
 use crate::config::model::RuleId;
 use crate::okta::model::{GroupType, UserStatus};
 
@@ -19,7 +21,8 @@ pub type GroupId = String;
 // ---------------------------------------------------------------------------------------------
 // Inputs
 
-/// A user as the planner needs it: id, status and only the profile attributes that rules read.
+/// A user as the planner needs it: id, status and only the profile attributes that rules read. The org view
+/// keeps users by column ([`UserTable`]); this is one row, as files and tests write it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OrgUser {
     pub id: UserId,
@@ -41,7 +44,7 @@ pub struct OrgGroup {
 /// (managed groups and groups whose name a rule computes); other groups may be absent from it.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct OrgView {
-    pub users: Vec<OrgUser>,
+    pub users: UserTable,
     pub groups: Vec<OrgGroup>,
     pub members: BTreeMap<GroupId, BTreeSet<UserId>>,
 }
@@ -63,8 +66,8 @@ pub struct ManagedGroup {
 pub struct Remembered {
     /// Okta group id -> managed group.
     pub groups: BTreeMap<GroupId, ManagedGroup>,
-    /// rule -> user -> names of the groups the user's values yielded at the last sync.
-    pub user_groups: BTreeMap<RuleId, BTreeMap<UserId, BTreeSet<String>>>,
+    /// rule -> group name -> the users whose values yielded it at the last sync (see [`RuleState`]).
+    pub user_groups: BTreeMap<RuleId, RuleState>,
     /// (group id, user id) memberships the tool itself added.
     pub added_by_us: BTreeSet<(GroupId, UserId)>,
 }
@@ -283,8 +286,8 @@ impl Summary {
     }
 }
 
-/// The per-user state to record once the plan is applied: rule -> user -> group names.
-pub type UserGroupsSnapshot = BTreeMap<RuleId, BTreeMap<UserId, BTreeSet<String>>>;
+/// The per-user state to record once the plan is applied: rule -> group name -> users.
+pub type UserGroupsSnapshot = BTreeMap<RuleId, RuleState>;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Plan {
@@ -301,10 +304,11 @@ pub struct Plan {
     pub actions: Vec<Action>,
     pub warnings: Vec<Warning>,
     pub summary: Summary,
-    /// The per-user state to record once every action has been applied: rule -> user -> group names.
+    /// The per-user state to record once every action has been applied: rule -> group name -> users.
     /// A rule is listed only when its state changes (a no-change sync carries nothing, which keeps a
-    /// million-user plan small); a listed rule carries its whole state after the plan, and a user listed
-    /// with an empty set is forgotten. Only rules that are applied (enabled, instance enabled) appear.
+    /// million-user plan small); a listed rule carries its whole state after the plan, and a user of the
+    /// rule's remembered state who is in none of its lists is forgotten. Only rules that are applied
+    /// (enabled, instance enabled) appear.
     /// A rule of `Remembered::user_groups` that is not in `rules` was removed from the config: the store
     /// drops its state together with its groups (StopManaging).
     pub user_groups_after: UserGroupsSnapshot,

@@ -2,7 +2,7 @@
 //! (collisions), diff memberships (membership), then the empty-group policy, removed rules, the per-user
 //! state to record, the summary, fingerprints and downstream checks.
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use super::checks::{self, Tally};
 use super::collisions::{Groups, Resolution};
@@ -33,49 +33,55 @@ struct MemberOps<'a> {
 }
 
 /// What one applied rule needs to compute its user state after the plan (done off the main thread).
-struct RuleState<'a> {
+struct RuleAfter<'a> {
     rule: RuleId,
-    pairs: Vec<(u32, u32)>,
     groups: Vec<ComputedGroup>,
     managed_after: Vec<bool>,
-    rem: Option<&'a BTreeMap<UserId, BTreeSet<String>>>,
+    rem: Option<&'a RuleState>,
+}
+
+/// A rule's remembered state by planner index: who has any state, and per group name who yielded it.
+#[derive(Default)]
+struct Recalled<'a> {
+    seen: Vec<bool>,
+    by_name: HashMap<&'a str, Vec<u32>>,
+}
+
+impl<'a> Recalled<'a> {
+    fn of(rem: Option<&'a RuleState>, users: &Users<'_>) -> Recalled<'a> {
+        let mut out = Recalled {
+            seen: vec![false; users.len()],
+            by_name: HashMap::new(),
+        };
+        for (name, ids) in rem.into_iter().flatten() {
+            let mut idx: Vec<u32> = ids.iter().filter_map(|id| users.find(id)).collect();
+            idx.sort_unstable();
+            for &u in &idx {
+                out.seen[u as usize] = true;
+            }
+            out.by_name.insert(name.as_str(), idx);
+        }
+        out
+    }
 }
 
 struct Hist<'a, 'r> {
-    /// The rule's remembered state per user index (built once per rule, no per-user map lookups).
-    rem: &'r [Option<&'a BTreeSet<String>>],
-    name: &'r str,
+    /// Planner indices the rule's remembered state lists under this group's name (sorted).
+    prev: &'r [u32],
+    seen: &'r [bool],
     added: HashSet<&'a str>,
 }
 
 impl History for Hist<'_, '_> {
     fn prev(&self, u: u32) -> bool {
-        self.rem[u as usize].is_some_and(|s| s.contains(self.name))
+        self.prev.binary_search(&u).is_ok()
     }
     fn seen_before(&self, u: u32) -> bool {
-        self.rem[u as usize].is_some()
+        self.seen[u as usize]
     }
     fn added_by_us(&self, id: &str) -> bool {
         self.added.contains(id)
     }
-}
-
-/// The remembered state of one rule by user index: a merge of two id-sorted sequences.
-fn remembered_by_user<'a>(
-    rem: Option<&'a BTreeMap<UserId, BTreeSet<String>>>,
-    users: &Users<'_>,
-) -> Vec<Option<&'a BTreeSet<String>>> {
-    let mut out = vec![None; users.len()];
-    let Some(rem) = rem else { return out };
-    let mut it = rem.iter().peekable();
-    for u in 0..users.len() as u32 {
-        let id = users.id(u);
-        while it.next_if(|(k, _)| k.as_str() < id).is_some() {}
-        if let Some((_, s)) = it.next_if(|(k, _)| k.as_str() == id) {
-            out[u as usize] = Some(s);
-        }
-    }
-    out
 }
 
 fn added_to<'a>(remembered: &'a Remembered, group_id: Option<&str>) -> HashSet<&'a str> {
@@ -102,7 +108,7 @@ pub fn plan(config: &Config, org: &OrgView, remembered: &Remembered) -> Plan {
     let mut actions = Actions::default();
     let mut warnings = Vec::new();
     let mut rule_plans = Vec::new();
-    let mut states: Vec<RuleState> = Vec::new();
+    let mut states: Vec<RuleAfter> = Vec::new();
     let mut tally = Tally::new(users.len());
     let mut relevant_groups: BTreeSet<&str> = BTreeSet::new();
     if !config.instance.enabled {
@@ -132,7 +138,7 @@ pub fn plan(config: &Config, org: &OrgView, remembered: &Remembered) -> Plan {
             }
         }
         let rem = remembered.user_groups.get(&rule_id);
-        let rem_by_user = remembered_by_user(rem, &users);
+        let recalled = Recalled::of(rem, &users);
         let mut order: Vec<u32> = (0..computed.groups.len() as u32).collect();
         order.sort_by(|a, b| {
             computed.groups[*a as usize]
@@ -166,8 +172,11 @@ pub fn plan(config: &Config, org: &OrgView, remembered: &Remembered) -> Plan {
             );
             let diff = if works {
                 let hist = Hist {
-                    rem: &rem_by_user,
-                    name: &g.name,
+                    prev: recalled
+                        .by_name
+                        .get(g.name.as_str())
+                        .map_or(&[][..], Vec::as_slice),
+                    seen: &recalled.seen,
                     added: added_to(remembered, res.okta_id),
                 };
                 membership::diff(policies.membership, &g.desired, &members, &users, &hist)
@@ -254,12 +263,8 @@ pub fn plan(config: &Config, org: &OrgView, remembered: &Remembered) -> Plan {
             });
         }
         if applied {
-            for g in &mut computed.groups {
-                g.desired = Vec::new();
-            }
-            states.push(RuleState {
+            states.push(RuleAfter {
                 rule: rule_id.clone(),
-                pairs: std::mem::take(&mut computed.pairs),
                 groups: std::mem::take(&mut computed.groups),
                 managed_after,
                 rem,
@@ -439,91 +444,63 @@ fn assemble(
     all
 }
 
-/// A rule's whole state after the plan, when it changes: the remembered state with the changed entries
-/// replaced (unchanged entries too, so the store can replace the rule's state; forgotten users stay listed
-/// with an empty set). Built from sorted sequences so the map is bulk-built with full nodes.
-fn rule_state_after(
-    st: &RuleState<'_>,
-    users: &Users<'_>,
-) -> Option<BTreeMap<UserId, BTreeSet<String>>> {
-    let delta = user_state_delta(&st.pairs, &st.groups, &st.managed_after, st.rem, users);
-    if delta.is_empty() {
-        return None;
-    }
-    let Some(rem) = st.rem.filter(|r| !r.is_empty()) else {
-        return Some(delta.into_iter().collect());
-    };
-    let mut merged = Vec::with_capacity(rem.len() + delta.len());
-    let mut old = rem.iter().peekable();
-    for (id, set) in delta {
-        while let Some((k, v)) = old.next_if(|(k, _)| **k < id) {
-            merged.push((k.clone(), v.clone()));
+/// A rule's whole state after the plan, when it differs from the remembered one: for each group managed
+/// after the plan, the active users whose values yield it; frozen users (see `Standing`) keep their
+/// remembered entries; everyone else is forgotten.
+fn rule_state_after(st: &RuleAfter<'_>, users: &Users<'_>) -> Option<RuleState> {
+    let mut lists: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for (name, ids) in st.rem.into_iter().flatten() {
+        let frozen: Vec<&str> = ids
+            .iter()
+            .filter(|id| {
+                users
+                    .find(id)
+                    .is_some_and(|u| users.standing(u) == Standing::Frozen)
+            })
+            .collect();
+        if !frozen.is_empty() {
+            lists.insert(name.as_str(), frozen);
         }
-        old.next_if(|(k, _)| **k == id);
-        merged.push((id, set));
     }
-    merged.extend(old.map(|(k, v)| (k.clone(), v.clone())));
-    Some(merged.into_iter().collect())
+    let mut after = RuleState::new();
+    for (g, group) in st.groups.iter().enumerate() {
+        if !st.managed_after[g] || group.desired.is_empty() {
+            continue;
+        }
+        let frozen = lists.remove(group.name.as_str()).unwrap_or_default();
+        after.insert(
+            group.name.clone(),
+            merged_ids(&group.desired, &frozen, users),
+        );
+    }
+    for (name, frozen) in lists {
+        after.insert(name.to_string(), frozen.into_iter().collect());
+    }
+    let same = match st.rem {
+        Some(rem) => *rem == after,
+        None => after.is_empty(),
+    };
+    (!same).then_some(after)
 }
 
-/// The (rule, user) entries whose recorded group names change, sorted by user id: an empty set means
-/// "forget the entry".
-fn user_state_delta(
-    pairs: &[(u32, u32)],
-    groups: &[ComputedGroup],
-    managed_after: &[bool],
-    rem: Option<&BTreeMap<UserId, BTreeSet<String>>>,
-    users: &Users<'_>,
-) -> Vec<(UserId, BTreeSet<String>)> {
-    let mut delta = Vec::new();
-    let mut rem_iter = rem.into_iter().flat_map(|m| m.iter()).peekable();
-    let forget_unpaired =
-        |id: &String, set: &BTreeSet<String>, delta: &mut Vec<(UserId, BTreeSet<String>)>| {
-            let frozen = users
-                .find(id)
-                .is_some_and(|u| users.standing(u) == Standing::Frozen);
-            if !set.is_empty() && !frozen {
-                delta.push((id.clone(), BTreeSet::new()));
-            }
-        };
-    let mut names: Vec<&str> = Vec::new();
-    let mut p = 0;
-    while p < pairs.len() {
-        let u = pairs[p].0;
-        names.clear();
-        while p < pairs.len() && pairs[p].0 == u {
-            let g = pairs[p].1 as usize;
-            if managed_after[g] {
-                names.push(&groups[g].name);
-            }
-            p += 1;
-        }
-        names.sort_unstable();
+/// The ids of `desired` (sorted planner indices) merged with `frozen` (sorted ids, none of them desired:
+/// desired users are active), in one packed list of exact size.
+fn merged_ids(desired: &[u32], frozen: &[&str], users: &Users<'_>) -> IdList {
+    let bytes = desired.iter().map(|&u| users.id(u).len()).sum::<usize>()
+        + frozen.iter().map(|f| f.len()).sum::<usize>();
+    let mut out = IdList::with_capacity(desired.len() + frozen.len(), bytes);
+    let mut f = frozen.iter().peekable();
+    for &u in desired {
         let id = users.id(u);
-        while let Some((rid, set)) = rem_iter.next_if(|(rid, _)| rid.as_str() < id) {
-            forget_unpaired(rid, set, &mut delta);
+        while let Some(x) = f.next_if(|x| **x < id) {
+            out.push(x);
         }
-        let before = rem_iter
-            .next_if(|(rid, _)| rid.as_str() == id)
-            .map(|(_, s)| s);
-        let same = match before {
-            Some(set) => set.len() == names.len() && set.iter().zip(&names).all(|(a, b)| a == b),
-            None => names.is_empty(),
-        };
-        if !same {
-            // Inserted one by one (names are distinct and sorted): `collect` would allocate and sort a
-            // temporary Vec per user, millions of times on a first sync.
-            let mut set = BTreeSet::new();
-            for n in &names {
-                set.insert(n.to_string());
-            }
-            delta.push((id.to_string(), set));
-        }
+        out.push(id);
     }
-    for (rid, set) in rem_iter {
-        forget_unpaired(rid, set, &mut delta);
+    for x in f {
+        out.push(x);
     }
-    delta
+    out
 }
 
 fn summarize(

@@ -84,6 +84,23 @@ fn set(ids: &[&str]) -> BTreeSet<String> {
     ids.iter().map(|s| s.to_string()).collect()
 }
 
+/// A rule's recorded state from per-user entries (the store's shape).
+fn state(users: BTreeMap<String, BTreeSet<String>>) -> RuleState {
+    crate::plan::state::from_users(
+        users
+            .iter()
+            .map(|(u, names)| (u.as_str(), names.iter().map(String::as_str))),
+    )
+}
+
+/// A rule's state per user, for comparing with per-user expectations.
+fn per_user(state: &RuleState) -> BTreeMap<String, BTreeSet<String>> {
+    crate::plan::state::by_user(state)
+        .into_iter()
+        .map(|(u, names)| (u.to_string(), names.iter().map(|n| n.to_string()).collect()))
+        .collect()
+}
+
 /// Adds and removes of a plan as `+group:user:reason` / `-group:user:reason`.
 fn changes(p: &Plan) -> Vec<String> {
     let r = |r: &Reason| {
@@ -126,7 +143,8 @@ fn scenario(policy: MembershipPolicy) -> Plan {
             active("u5", "Sales"),
             user("u6", UserStatus::Suspended, Some(json!("Sales"))),
             active("u9", "Eng"),
-        ],
+        ]
+        .into(),
         groups: vec![
             group("g1", "department_sales"),
             group("g2", "department_eng"),
@@ -145,14 +163,14 @@ fn scenario(policy: MembershipPolicy) -> Plan {
         ]),
         user_groups: BTreeMap::from([(
             RULE.to_string(),
-            BTreeMap::from([
+            state(BTreeMap::from([
                 ("u1".to_string(), sales.clone()),
                 ("u2".to_string(), sales.clone()),
                 ("u3".to_string(), sales.clone()),
                 ("u4".to_string(), eng.clone()),
                 ("u6".to_string(), sales.clone()),
                 ("u9".to_string(), eng.clone()),
-            ]),
+            ])),
         )]),
         added_by_us: BTreeSet::new(),
     };
@@ -208,15 +226,14 @@ fn respect_manual_full_table() {
 #[test]
 fn user_state_of_a_changed_rule_is_written_in_full() {
     let p = scenario(MembershipPolicy::Enforce);
-    let delta = &p.user_groups_after[RULE];
-    // u1, u2 unchanged; u3 (gone) forgotten; u4 moved; u5 new; u6 (suspended) kept; u9 unchanged:
-    // the rule changed, so its whole state is listed.
+    let after = per_user(&p.user_groups_after[RULE]);
+    // u1, u2 unchanged; u3 (gone) forgotten (in no list); u4 moved; u5 new; u6 (suspended) kept; u9
+    // unchanged: the rule changed, so its whole state is listed.
     assert_eq!(
-        delta,
-        &BTreeMap::from([
+        after,
+        BTreeMap::from([
             ("u1".to_string(), set(&["department_sales"])),
             ("u2".to_string(), set(&["department_sales"])),
-            ("u3".to_string(), BTreeSet::new()),
             ("u4".to_string(), set(&["department_sales"])),
             ("u5".to_string(), set(&["department_sales"])),
             ("u6".to_string(), set(&["department_sales"])),
@@ -232,7 +249,7 @@ fn user_state_of_a_changed_rule_is_written_in_full() {
 #[test]
 fn adopted_group_with_extra_members_per_policy() {
     let org = OrgView {
-        users: vec![active("u1", "Sales"), active("u2", "Eng")],
+        users: vec![active("u1", "Sales"), active("u2", "Eng")].into(),
         groups: vec![group("g1", "department_sales")],
         members: BTreeMap::from([("g1".to_string(), set(&["u2"]))]),
     };
@@ -289,7 +306,7 @@ fn removed_rule_stops_managing_and_never_deletes() {
         MembershipPolicy::RespectManualPartial,
     ] {
         let org = OrgView {
-            users: vec![active("u1", "Sales")],
+            users: vec![active("u1", "Sales")].into(),
             groups: vec![group("g1", "department_sales")],
             members: BTreeMap::from([("g1".to_string(), set(&["u1"]))]),
         };
@@ -297,7 +314,10 @@ fn removed_rule_stops_managing_and_never_deletes() {
             groups: BTreeMap::from([("g1".to_string(), managed("g1", "department_sales", true))]),
             user_groups: BTreeMap::from([(
                 RULE.to_string(),
-                BTreeMap::from([("u1".to_string(), set(&["department_sales"]))]),
+                state(BTreeMap::from([(
+                    "u1".to_string(),
+                    set(&["department_sales"]),
+                )])),
             )]),
             added_by_us: BTreeSet::from([("g1".to_string(), "u1".to_string())]),
         };
@@ -330,7 +350,8 @@ fn collisions_skip_adopt_and_never_adopt_app_or_ambiguous() {
             active("u2", "Ops"),
             active("u3", "HR"),
             active("u4", "IT"),
-        ],
+        ]
+        .into(),
         groups: vec![
             group("g1", "department_sales"),
             OrgGroup {
@@ -390,7 +411,7 @@ fn collisions_skip_adopt_and_never_adopt_app_or_ambiguous() {
 #[test]
 fn empty_groups_delete_only_what_we_created() {
     let org = OrgView {
-        users: vec![active("u1", "Eng")],
+        users: vec![active("u1", "Eng")].into(),
         groups: vec![
             group("g1", "department_sales"),
             group("g2", "department_ops"),
@@ -404,7 +425,10 @@ fn empty_groups_delete_only_what_we_created() {
         ]),
         user_groups: BTreeMap::from([(
             RULE.to_string(),
-            BTreeMap::from([("u1".to_string(), set(&["department_sales"]))]),
+            state(BTreeMap::from([(
+                "u1".to_string(),
+                set(&["department_sales"]),
+            )])),
         )]),
         added_by_us: BTreeSet::new(),
     };
@@ -450,7 +474,8 @@ fn merged_rejected_arrays_and_missing_values() {
             user("u7", UserStatus::Active, Some(json!(""))),
             user("u8", UserStatus::Active, Some(json!({"a": 1}))),
             user("u9", UserStatus::Staged, Some(json!("Staged"))),
-        ],
+        ]
+        .into(),
         ..OrgView::default()
     };
     let p = plan(
@@ -498,7 +523,8 @@ fn aliases_apply_before_normalization() {
             active("u1", "Eng"),
             active("u2", "ENG"),
             active("u3", "Engineering"),
-        ],
+        ]
+        .into(),
         ..OrgView::default()
     };
     let p = plan(&c, &org, &Remembered::default());
@@ -511,7 +537,7 @@ fn aliases_apply_before_normalization() {
 #[test]
 fn disabled_rule_and_instance_are_planned_but_produce_no_actions() {
     let org = OrgView {
-        users: vec![active("u1", "Sales")],
+        users: vec![active("u1", "Sales")].into(),
         ..OrgView::default()
     };
     let mut c = config(Policies::default(), &[("department", "department")]);
@@ -550,7 +576,8 @@ fn frozen_statuses_are_neither_added_nor_removed() {
             users: vec![
                 user("u1", status, Some(json!("Eng"))),
                 user("u2", status, Some(json!("Sales"))),
-            ],
+            ]
+            .into(),
             groups: vec![group("g1", "department_sales")],
             members: BTreeMap::from([("g1".to_string(), set(&["u1"]))]),
         };
@@ -602,20 +629,24 @@ fn downstream_warnings() {
 #[test]
 fn fingerprints_track_inputs() {
     let org = OrgView {
-        users: vec![active("u1", "Sales")],
+        users: vec![active("u1", "Sales")].into(),
         ..OrgView::default()
     };
     let c = config(Policies::default(), &[("department", "department")]);
     let a = plan(&c, &org, &Remembered::default());
-    let mut org2 = org.clone();
-    org2.users[0]
-        .attributes
-        .insert("department".into(), json!("Eng"));
+    let org2 = OrgView {
+        users: vec![active("u1", "Eng")].into(),
+        ..OrgView::default()
+    };
     let b = plan(&c, &org2, &Remembered::default());
     assert_ne!(a.okta_fingerprint, b.okta_fingerprint);
     assert_eq!(a.config_fingerprint, b.config_fingerprint);
-    let mut org3 = org.clone();
-    org3.users[0].attributes.insert("unread".into(), json!("x"));
+    let mut row = active("u1", "Sales");
+    row.attributes.insert("unread".into(), json!("x"));
+    let org3 = OrgView {
+        users: vec![row].into(),
+        ..OrgView::default()
+    };
     assert_eq!(
         a.okta_fingerprint,
         plan(&c, &org3, &Remembered::default()).okta_fingerprint,

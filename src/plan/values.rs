@@ -8,6 +8,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use super::index::Users;
 use super::model::RejectReason;
 use super::naming;
+use super::users::ABSENT;
 use crate::config::model::{Rule, Separator};
 
 /// One group a rule computes.
@@ -23,8 +24,6 @@ pub(crate) struct ComputedGroup {
 #[derive(Debug, Default)]
 pub(crate) struct Computed {
     pub groups: Vec<ComputedGroup>,
-    /// (user, group index) for every active user and group they yield, sorted by user.
-    pub pairs: Vec<(u32, u32)>,
     /// raw value -> (reason, users).
     pub rejected: BTreeMap<String, (RejectReason, u64)>,
     /// Active users with a missing, null or empty value.
@@ -34,6 +33,19 @@ pub(crate) struct Computed {
 /// Longest raw value kept in a report (an attribute can hold kilobytes).
 const MAX_REPORTED_VALUE_CHARS: usize = 200;
 
+/// What one distinct attribute value yields, worked out once for every user who holds it.
+#[derive(Default)]
+struct Outcome {
+    /// Group indices, sorted and distinct.
+    groups: Vec<u32>,
+    /// Raw values (as reported) that named no group, each once.
+    rejected: Vec<(String, RejectReason)>,
+    /// A nested object or other type: the value as reported.
+    unsupported: Option<String>,
+    /// Active users holding the value.
+    users: u64,
+}
+
 pub(crate) fn compute(rule: &Rule, separator: Separator, users: &Users<'_>) -> Computed {
     // alias raw -> canonical value
     let aliases: HashMap<&str, &str> = rule
@@ -42,78 +54,133 @@ pub(crate) fn compute(rule: &Rule, separator: Separator, users: &Users<'_>) -> C
         .flat_map(|(canon, raws)| raws.iter().map(move |r| (r.as_str(), canon.as_str())))
         .collect();
     let mut out = Computed::default();
+    let Some(column) = users.table().column(&rule.attribute) else {
+        out.without_value = (0..users.len() as u32)
+            .filter(|&u| users.is_active(u))
+            .count() as u64;
+        return out;
+    };
     let mut by_name: HashMap<String, u32> = HashMap::new();
-    // raw value -> group index or rejection
+    // raw value -> group index or rejection (two distinct values can share a raw value: "x" and ["x"])
     let mut cache: HashMap<String, Result<u32, RejectReason>> = HashMap::new();
-    let mut mine: Vec<u32> = Vec::with_capacity(4);
-    let mut rejected_here: Vec<String> = Vec::new();
+    // code -> outcome, filled on first sight; the last slot is for users without the attribute.
+    let absent_slot = column.values().len();
+    let mut outcomes: Vec<Option<Outcome>> = Vec::new();
+    outcomes.resize_with(absent_slot + 1, || None);
     let mut raws: Vec<Cow<'_, str>> = Vec::with_capacity(4);
 
     for u in 0..users.len() as u32 {
         if !users.is_active(u) {
             continue;
         }
-        match naming::raw_values_into(users.attr(u, &rule.attribute), &mut raws) {
-            Ok(()) => {}
-            Err(naming::UnsupportedValue) => {
-                let shown = users
-                    .attr(u, &rule.attribute)
-                    .map(|v| truncate(&v.to_string()))
-                    .unwrap_or_default();
-                bump(&mut out.rejected, shown, RejectReason::UnsupportedType);
-                continue;
-            }
+        let code = column.code(users.row(u));
+        let slot = if code == ABSENT {
+            absent_slot
+        } else {
+            code as usize
         };
-        if raws.is_empty() {
+        if outcomes[slot].is_none() {
+            let value = column.value(code);
+            outcomes[slot] = Some(outcome(
+                value,
+                rule,
+                separator,
+                &aliases,
+                &mut raws,
+                &mut cache,
+                &mut by_name,
+                &mut out.groups,
+            ));
+        }
+        let Some(o) = outcomes[slot].as_mut() else {
+            continue;
+        };
+        o.users += 1;
+        if o.unsupported.is_none() && o.groups.is_empty() && o.rejected.is_empty() {
             out.without_value += 1;
             continue;
         }
-        mine.clear();
-        rejected_here.clear();
-        for raw in &raws {
-            let raw: &str = raw;
-            let result = match cache.get(raw) {
-                Some(r) => *r,
-                None => {
-                    let canonical = aliases.get(raw).copied().unwrap_or(raw);
-                    let r = naming::group_name(&rule.prefix, separator, canonical).map(|name| {
-                        let next = out.groups.len() as u32;
-                        let g = *by_name.entry(name.clone()).or_insert(next);
-                        if g == next {
-                            out.groups.push(ComputedGroup {
-                                name,
-                                ..Default::default()
-                            });
-                        }
-                        out.groups[g as usize].values.insert(raw.to_string());
-                        g
-                    });
-                    cache.insert(raw.to_string(), r);
-                    r
-                }
-            };
-            match result {
-                Ok(g) => mine.push(g),
-                Err(reason) => {
-                    if !rejected_here.iter().any(|r| r == raw) {
-                        rejected_here.push(raw.to_string());
-                        bump(&mut out.rejected, truncate(raw), reason);
-                    }
-                }
-            }
-        }
-        mine.sort_unstable();
-        mine.dedup();
-        for &g in &mine {
+        for &g in &o.groups {
             out.groups[g as usize].desired.push(u);
-            out.pairs.push((u, g));
+        }
+    }
+    for o in outcomes.into_iter().flatten() {
+        if let Some(shown) = o.unsupported {
+            bump(
+                &mut out.rejected,
+                shown,
+                RejectReason::UnsupportedType,
+                o.users,
+            );
+        }
+        for (raw, reason) in o.rejected {
+            bump(&mut out.rejected, raw, reason, o.users);
         }
     }
     out
 }
 
-fn bump(map: &mut BTreeMap<String, (RejectReason, u64)>, value: String, reason: RejectReason) {
-    map.entry(value).or_insert((reason, 0)).1 += 1;
+/// Normalizes one distinct value: the groups it yields and the raw values it holds that yield none.
+#[allow(clippy::too_many_arguments)]
+fn outcome<'v>(
+    value: Option<&'v serde_json::Value>,
+    rule: &Rule,
+    separator: Separator,
+    aliases: &HashMap<&str, &str>,
+    raws: &mut Vec<Cow<'v, str>>,
+    cache: &mut HashMap<String, Result<u32, RejectReason>>,
+    by_name: &mut HashMap<String, u32>,
+    groups: &mut Vec<ComputedGroup>,
+) -> Outcome {
+    let mut o = Outcome::default();
+    if naming::raw_values_into(value, raws).is_err() {
+        o.unsupported = Some(value.map(|v| truncate(&v.to_string())).unwrap_or_default());
+        return o;
+    }
+    for raw in raws.iter() {
+        let raw: &str = raw;
+        let result = match cache.get(raw) {
+            Some(r) => *r,
+            None => {
+                let canonical = aliases.get(raw).copied().unwrap_or(raw);
+                let r = naming::group_name(&rule.prefix, separator, canonical).map(|name| {
+                    let next = groups.len() as u32;
+                    let g = *by_name.entry(name.clone()).or_insert(next);
+                    if g == next {
+                        groups.push(ComputedGroup {
+                            name,
+                            ..Default::default()
+                        });
+                    }
+                    groups[g as usize].values.insert(raw.to_string());
+                    g
+                });
+                cache.insert(raw.to_string(), r);
+                r
+            }
+        };
+        match result {
+            Ok(g) => o.groups.push(g),
+            Err(reason) => {
+                let shown = truncate(raw);
+                if !o.rejected.iter().any(|(r, _)| *r == shown) {
+                    o.rejected.push((shown, reason));
+                }
+            }
+        }
+    }
+    o.groups.sort_unstable();
+    o.groups.dedup();
+    o
+}
+
+fn bump(
+    map: &mut BTreeMap<String, (RejectReason, u64)>,
+    value: String,
+    reason: RejectReason,
+    users: u64,
+) {
+    map.entry(value).or_insert((reason, 0)).1 += users;
 }
 
 fn truncate(s: &str) -> String {

@@ -20,7 +20,7 @@
 //! Known gap, closed by the scheduled full sync: a user deactivated and deleted between two runs is not
 //! returned by search and stays in the snapshot.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use chrono::{DateTime, TimeDelta, Utc};
 use futures::stream::{self, StreamExt, TryStreamExt};
@@ -32,9 +32,8 @@ use crate::okta::error::OktaError;
 use crate::okta::model::{Group, User, UserStatus, okta_time};
 use crate::okta::observe::ACTIVE_USERS_SEARCH;
 use crate::plan::model::{
-    Action, GroupId, GroupRef, OrgGroup, OrgUser, OrgView, Plan, Remembered, UserId,
+    Action, GroupId, GroupRef, OrgGroup, OrgView, Plan, Remembered, UserId, UserTable,
 };
-use crate::plan::naming;
 use crate::store::snap::{SnapGroup, SnapMeta, SnapUser, Snapshot};
 use crate::store::{Store, StoreError};
 
@@ -130,36 +129,6 @@ fn snap_user(u: User, attrs: &BTreeSet<&str>) -> (UserId, SnapUser, Option<DateT
     )
 }
 
-/// Lower-cased names the rules compute from ACTIVE users' values (as `okta::observe` does).
-fn computed_names(config: &Config, users: &BTreeMap<UserId, SnapUser>) -> HashSet<String> {
-    let sep = config.instance.policies.separator;
-    let mut names = HashSet::new();
-    for rule in &config.rules {
-        let aliases: HashMap<&str, &str> = rule
-            .aliases
-            .iter()
-            .flat_map(|(c, raws)| raws.iter().map(move |r| (r.as_str(), c.as_str())))
-            .collect();
-        let mut done: HashSet<String> = HashSet::new();
-        for u in users.values().filter(|u| u.status == UserStatus::Active) {
-            let Ok(raws) = naming::raw_values(u.attributes.get(&rule.attribute)) else {
-                continue;
-            };
-            for raw in raws {
-                if done.contains(raw.as_ref()) {
-                    continue;
-                }
-                let canonical = aliases.get(raw.as_ref()).copied().unwrap_or(raw.as_ref());
-                if let Ok(name) = naming::group_name(&rule.prefix, sep, canonical) {
-                    names.insert(name.to_lowercase());
-                }
-                done.insert(raw.into_owned());
-            }
-        }
-    }
-    names
-}
-
 fn later(a: Option<DateTime<Utc>>, b: Option<DateTime<Utc>>) -> Option<DateTime<Utc>> {
     a.max(b)
 }
@@ -207,7 +176,15 @@ pub(crate) async fn observe(
         fresh.insert(id.clone());
         users.insert(id, su);
     }
-    let names = computed_names(config, &users);
+    let names = crate::okta::observe::names_from_values(config, |attribute| {
+        let attribute = attribute.to_string();
+        Box::new(
+            users
+                .values()
+                .filter(|u| u.status == UserStatus::Active)
+                .filter_map(move |u| u.attributes.get(&attribute)),
+        )
+    });
     let wanted: Vec<&Group> = groups
         .iter()
         .filter(|g| {
@@ -264,15 +241,16 @@ pub(crate) async fn observe(
     // The view's users: ACTIVE ones, and anyone who is a member of a group to compare.
     let in_groups: HashSet<&str> = members.values().flatten().map(String::as_str).collect();
     users.retain(|id, u| u.status == UserStatus::Active || in_groups.contains(id.as_str()));
+    let mut table = UserTable::new();
+    for (id, u) in &users {
+        table.push(
+            id,
+            u.status,
+            u.attributes.iter().map(|(k, v)| (k, v.clone())),
+        );
+    }
     let org = OrgView {
-        users: users
-            .iter()
-            .map(|(id, u)| OrgUser {
-                id: id.clone(),
-                status: u.status,
-                attributes: u.attributes.clone(),
-            })
-            .collect(),
+        users: table,
         groups: groups
             .into_iter()
             .map(|g| OrgGroup {

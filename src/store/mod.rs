@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
 
-use crate::plan::model::{GroupId, Remembered, UserId};
+use crate::plan::model::{GroupId, Remembered, RuleState, UserId};
 pub use records::{ApiCalls, AuditEntry, Intent, StoredGroup, SyncCounts, SyncRecord, SyncStatus};
 pub use writer::Writer;
 
@@ -134,6 +134,9 @@ fn describe_io(e: &sled::Error) -> String {
     }
 }
 
+/// Tries, 25 ms apart, before an open that finds the store locked reports it busy.
+const LOCK_RETRIES: usize = 40;
+
 impl Store {
     /// Opens (creating if needed) the store in `dir` without binding it to an instance.
     pub fn open(dir: &Path) -> Result<Store, StoreError> {
@@ -160,7 +163,18 @@ impl Store {
         })?;
         let config = sled::Config::new().path(&dir).mode(sled::Mode::LowSpace);
         // sled may panic on some damaged files instead of returning an error.
-        let opened = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| config.open()));
+        let open = || std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| config.open()));
+        let locked = |r: &std::thread::Result<sled::Result<sled::Db>>| matches!(r, Ok(Err(sled::Error::Io(io))) if io.to_string().contains("could not acquire lock"));
+        let mut opened = open();
+        // A store this process just closed keeps its lock until sled's flusher thread has exited (a few
+        // milliseconds): wait that long before calling the store busy.
+        for _ in 0..LOCK_RETRIES {
+            if !locked(&opened) {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(25));
+            opened = open();
+        }
         let db = match opened {
             Err(_) => {
                 return Err(StoreError::Corrupt {
@@ -453,6 +467,29 @@ impl Store {
         Ok(out)
     }
 
+    /// rule -> group name -> users, the planner's shape of [`Store::user_groups`] (built in one pass: keys
+    /// come in (rule, user) order, so every list is built sorted).
+    pub fn rule_states(&self) -> Result<BTreeMap<String, RuleState>, StoreError> {
+        let mut out: BTreeMap<String, RuleState> = BTreeMap::new();
+        for (k, v) in self.scan(keys::USER_GROUPS.as_bytes())? {
+            let (rule, user) = keys::split_pair(&k, keys::USER_GROUPS)
+                .ok_or_else(|| self.corrupt("bad user-state key"))?;
+            let names: BTreeSet<String> = self.decode(&k, &v)?;
+            let state = out.entry(rule).or_default();
+            for name in names {
+                state.entry(name).or_default().push(&user);
+            }
+        }
+        for state in out.values_mut() {
+            for list in state.values_mut() {
+                if !list.is_sorted() {
+                    *list = list.sorted();
+                }
+            }
+        }
+        Ok(out)
+    }
+
     /// (group, user) memberships the tool added.
     pub fn added_by_us(&self) -> Result<BTreeSet<(GroupId, UserId)>, StoreError> {
         self.scan(keys::ADDED.as_bytes())?
@@ -471,7 +508,7 @@ impl Store {
                 .into_iter()
                 .map(|g| (g.id.clone(), g.managed()))
                 .collect(),
-            user_groups: self.user_groups()?,
+            user_groups: self.rule_states()?,
             added_by_us: self.added_by_us()?,
         })
     }

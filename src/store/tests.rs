@@ -112,8 +112,10 @@ fn remembered_reflects_groups_user_state_and_added_memberships() {
     assert_eq!(r.groups["00g1"].name, "department_sales");
     assert!(r.groups["00g1"].created_by_us);
     assert_eq!(
-        r.user_groups["profile.department:department"]["00u1"],
-        BTreeSet::from(["department_sales".to_string()])
+        r.user_groups["profile.department:department"]["department_sales"]
+            .iter()
+            .collect::<Vec<_>>(),
+        ["00u1"]
     );
     assert!(
         r.added_by_us

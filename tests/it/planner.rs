@@ -244,15 +244,9 @@ async fn apply(api: &Emulator, plan: &Plan, rem: &mut Remembered) {
             }
         }
     }
-    for (rule, users) in &plan.user_groups_after {
-        let entry = rem.user_groups.entry(rule.clone()).or_default();
-        for (u, names) in users {
-            if names.is_empty() {
-                entry.remove(u);
-            } else {
-                entry.insert(u.clone(), names.clone());
-            }
-        }
+    // A listed rule carries its whole state after the plan.
+    for (rule, state) in &plan.user_groups_after {
+        rem.user_groups.insert(rule.clone(), state.clone());
     }
     rem.user_groups
         .retain(|r, users| !users.is_empty() && plan.rules.iter().any(|p| &p.rule == r));
@@ -361,7 +355,9 @@ proptest! {
         let mut config2 = config.clone();
         let mut rng = seed_a;
         let mut next = || { rng = rng.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407); (rng >> 33) as usize };
-        for i in (1..shuffled.users.len()).rev() { let j = next() % (i + 1); shuffled.users.swap(i, j); }
+        let mut rows: Vec<OrgUser> = shuffled.users.rows().collect();
+        for i in (1..rows.len()).rev() { let j = next() % (i + 1); rows.swap(i, j); }
+        shuffled.users = rows.into();
         for i in (1..shuffled.groups.len()).rev() { let j = next() % (i + 1); shuffled.groups.swap(i, j); }
         config2.rules.reverse();
         let b = plan(&config2, &shuffled, &Remembered::default());
@@ -408,7 +404,7 @@ groups:
     );
     let a = org
         .users
-        .iter()
+        .rows()
         .find(|u| u.status == UserStatus::Active)
         .unwrap();
     assert_eq!(
@@ -416,7 +412,7 @@ groups:
         ["department"],
         "only attributes rules read"
     );
-    assert!(org.users.iter().any(|u| u.status == UserStatus::Suspended));
+    assert!(org.users.rows().any(|u| u.status == UserStatus::Suspended));
 }
 
 // ---------------------------------------------------------------------------------------------
