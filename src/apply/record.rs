@@ -38,7 +38,7 @@ pub(super) fn finish(
         let mut members = if created {
             BTreeSet::new()
         } else if let Some(m) = observed {
-            m.clone()
+            m.iter().map(str::to_string).collect()
         } else {
             store.members(&group.id)?
         };

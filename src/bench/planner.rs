@@ -1,7 +1,7 @@
 //! The planner benchmark: a lean synthetic org (only the attributes rules read) of N users, five rules,
 //! and one pure `plan::plan` call, timed, with the memory the planner itself added.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::time::Instant;
 
 use rand::rngs::StdRng;
@@ -14,7 +14,7 @@ use crate::config::model::{
 };
 use crate::okta::model::{GroupType, UserStatus};
 use crate::plan::model::{
-    GroupStatus, ManagedGroup, OrgGroup, OrgView, Plan, Remembered, UserId, UserTable,
+    GroupStatus, IdList, ManagedGroup, OrgGroup, OrgView, Plan, Remembered, UserTable,
 };
 
 use super::memory;
@@ -208,13 +208,11 @@ pub fn settle(mut org: OrgView, first: &Plan) -> (OrgView, Remembered) {
                 group_type: GroupType::OktaGroup,
                 description: None,
             });
-            let members: BTreeSet<UserId> = after
+            let members: IdList = after
                 .and_then(|a| a.get(&g.name))
-                .map(|l| l.iter().map(str::to_string).collect())
+                .cloned()
                 .unwrap_or_default();
-            remembered
-                .added_by_us
-                .extend(members.iter().map(|u| (id.clone(), u.clone())));
+            remembered.added_by_us.insert(id.clone(), members.clone());
             org.members.insert(id.clone(), members);
             remembered.groups.insert(
                 id.clone(),

@@ -75,7 +75,7 @@ pub async fn observe(
                 push_user(&mut table, u, &attrs);
             }
         }
-        members.insert(gid, ids);
+        members.insert(gid, ids.iter().collect());
     }
     Ok(OrgView {
         users: table,

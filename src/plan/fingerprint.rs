@@ -173,9 +173,13 @@ pub(crate) fn okta(
         feed(&mut h, g.id.as_bytes());
         feed(&mut h, g.name.as_bytes());
         feed(&mut h, g.group_type.as_str().as_bytes());
-        let members = org.members.get(*id);
-        h.update((members.map_or(0, |m| m.len()) as u64).to_le_bytes());
-        for m in members.into_iter().flatten() {
+        let mut members: Vec<&str> = org.members.get(*id).into_iter().flatten().collect();
+        if !members.is_sorted() {
+            members.sort_unstable();
+        }
+        members.dedup();
+        h.update((members.len() as u64).to_le_bytes());
+        for m in members {
             feed(&mut h, m.as_bytes());
         }
     }

@@ -1,7 +1,9 @@
 //! The planner's view of the org's users: deduplicated, sorted by id (so the plan does not depend on input
 //! order), addressed by a `u32` index instead of cloned id strings.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+use rustc_hash::FxHashMap;
 use std::sync::OnceLock;
 
 use serde_json::Value;
@@ -34,7 +36,7 @@ pub(crate) struct Users<'a> {
     /// Planner index -> table row, when the table is not already sorted by id without duplicates.
     rows: Option<Vec<u32>>,
     /// id -> index, built on first use (a first sync with no members or history never needs it).
-    index: OnceLock<HashMap<&'a str, u32>>,
+    index: OnceLock<FxHashMap<&'a str, u32>>,
 }
 
 impl<'a> Users<'a> {
@@ -138,12 +140,15 @@ impl<'a> Members<'a> {
             for id in ids {
                 match users.find(id) {
                     Some(u) => m.known.push(u),
-                    None => m.unknown.push(id.as_str()),
+                    None => m.unknown.push(id),
                 }
             }
         }
-        // BTreeSet order == id order == index order, but keep the invariant explicit.
+        // Sorted ids give sorted indices, but a list built by hand may not be sorted.
         m.known.sort_unstable();
+        m.known.dedup();
+        m.unknown.sort_unstable();
+        m.unknown.dedup();
         m
     }
 

@@ -2,7 +2,7 @@
 //! rule and group, and the closed set of actions apply executes. A change's `reason` is for display only.
 //! Also the planner's inputs: the observed org (`OrgView`) and what the store remembers (`Remembered`).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -40,13 +40,13 @@ pub struct OrgGroup {
     pub description: Option<String>,
 }
 
-/// What the planner saw of Okta. `members` holds the member ids of the groups that matter to the plan
-/// (managed groups and groups whose name a rule computes); other groups may be absent from it.
+/// What the planner saw of Okta. `members` holds the member ids (sorted) of the groups that matter to the
+/// plan (managed groups and groups whose name a rule computes); other groups may be absent from it.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct OrgView {
     pub users: UserTable,
     pub groups: Vec<OrgGroup>,
-    pub members: BTreeMap<GroupId, BTreeSet<UserId>>,
+    pub members: BTreeMap<GroupId, IdList>,
 }
 
 /// A group the store says we manage.
@@ -68,8 +68,8 @@ pub struct Remembered {
     pub groups: BTreeMap<GroupId, ManagedGroup>,
     /// rule -> group name -> the users whose values yielded it at the last sync (see [`RuleState`]).
     pub user_groups: BTreeMap<RuleId, RuleState>,
-    /// (group id, user id) memberships the tool itself added.
-    pub added_by_us: BTreeSet<(GroupId, UserId)>,
+    /// Group id -> the users (sorted ids) the tool itself added to it.
+    pub added_by_us: BTreeMap<GroupId, IdList>,
 }
 
 // ---------------------------------------------------------------------------------------------

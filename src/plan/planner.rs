@@ -38,6 +38,8 @@ struct RuleAfter<'a> {
     groups: Vec<ComputedGroup>,
     managed_after: Vec<bool>,
     rem: Option<&'a RuleState>,
+    /// Remembered users who are frozen (they keep their entries), per group name, as sorted indices.
+    frozen: BTreeMap<&'a str, Vec<u32>>,
 }
 
 /// A rule's remembered state by planner index: who has any state, and per group name who yielded it.
@@ -69,7 +71,8 @@ struct Hist<'a, 'r> {
     /// Planner indices the rule's remembered state lists under this group's name (sorted).
     prev: &'r [u32],
     seen: &'r [bool],
-    added: HashSet<&'a str>,
+    /// Users the tool added to this group (sorted ids).
+    added: Option<&'a IdList>,
 }
 
 impl History for Hist<'_, '_> {
@@ -80,20 +83,8 @@ impl History for Hist<'_, '_> {
         self.seen[u as usize]
     }
     fn added_by_us(&self, id: &str) -> bool {
-        self.added.contains(id)
+        self.added.is_some_and(|l| l.contains(id))
     }
-}
-
-fn added_to<'a>(remembered: &'a Remembered, group_id: Option<&str>) -> HashSet<&'a str> {
-    let Some(gid) = group_id else {
-        return HashSet::new();
-    };
-    remembered
-        .added_by_us
-        .range((gid.to_string(), String::new())..)
-        .take_while(|(g, _)| g == gid)
-        .map(|(_, u)| u.as_str())
-        .collect()
 }
 
 pub fn plan(config: &Config, org: &OrgView, remembered: &Remembered) -> Plan {
@@ -177,7 +168,7 @@ pub fn plan(config: &Config, org: &OrgView, remembered: &Remembered) -> Plan {
                         .get(g.name.as_str())
                         .map_or(&[][..], Vec::as_slice),
                     seen: &recalled.seen,
-                    added: added_to(remembered, res.okta_id),
+                    added: res.okta_id.and_then(|id| remembered.added_by_us.get(id)),
                 };
                 membership::diff(policies.membership, &g.desired, &members, &users, &hist)
             } else {
@@ -263,8 +254,22 @@ pub fn plan(config: &Config, org: &OrgView, remembered: &Remembered) -> Plan {
             });
         }
         if applied {
+            let frozen = recalled
+                .by_name
+                .iter()
+                .map(|(name, idx)| {
+                    let kept: Vec<u32> = idx
+                        .iter()
+                        .copied()
+                        .filter(|&u| users.standing(u) == Standing::Frozen)
+                        .collect();
+                    (*name, kept)
+                })
+                .filter(|(_, kept)| !kept.is_empty())
+                .collect();
             states.push(RuleAfter {
                 rule: rule_id.clone(),
+                frozen,
                 groups: std::mem::take(&mut computed.groups),
                 managed_after,
                 rem,
@@ -446,61 +451,66 @@ fn assemble(
 
 /// A rule's whole state after the plan, when it differs from the remembered one: for each group managed
 /// after the plan, the active users whose values yield it; frozen users (see `Standing`) keep their
-/// remembered entries; everyone else is forgotten.
+/// remembered entries; everyone else is forgotten. Compared with the remembered state as it streams, so a
+/// no-change plan builds nothing.
 fn rule_state_after(st: &RuleAfter<'_>, users: &Users<'_>) -> Option<RuleState> {
-    let mut lists: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
-    for (name, ids) in st.rem.into_iter().flatten() {
-        let frozen: Vec<&str> = ids
-            .iter()
-            .filter(|id| {
-                users
-                    .find(id)
-                    .is_some_and(|u| users.standing(u) == Standing::Frozen)
-            })
-            .collect();
-        if !frozen.is_empty() {
-            lists.insert(name.as_str(), frozen);
-        }
+    // name -> (desired, frozen), both sorted indices; disjoint, since desired users are active.
+    let mut lists: BTreeMap<&str, (&[u32], &[u32])> = BTreeMap::new();
+    for (name, frozen) in &st.frozen {
+        lists.insert(name, (&[], frozen));
     }
-    let mut after = RuleState::new();
     for (g, group) in st.groups.iter().enumerate() {
-        if !st.managed_after[g] || group.desired.is_empty() {
-            continue;
+        if st.managed_after[g] && !group.desired.is_empty() {
+            lists.entry(group.name.as_str()).or_insert((&[], &[])).0 = &group.desired;
         }
-        let frozen = lists.remove(group.name.as_str()).unwrap_or_default();
-        after.insert(
-            group.name.clone(),
-            merged_ids(&group.desired, &frozen, users),
-        );
-    }
-    for (name, frozen) in lists {
-        after.insert(name.to_string(), frozen.into_iter().collect());
     }
     let same = match st.rem {
-        Some(rem) => *rem == after,
-        None => after.is_empty(),
+        Some(rem) => {
+            rem.len() == lists.len()
+                && rem.iter().zip(&lists).all(|((name, ids), (n, (d, f)))| {
+                    name == n
+                        && ids.len() == d.len() + f.len()
+                        && merged(d, f).map(|u| users.id(u)).eq(ids.iter())
+                })
+        }
+        None => lists.is_empty(),
     };
-    (!same).then_some(after)
+    if same {
+        return None;
+    }
+    let after = lists
+        .into_iter()
+        .map(|(name, (d, f))| {
+            let bytes = merged(d, f).map(|u| users.id(u).len()).sum();
+            let mut ids = IdList::with_capacity(d.len() + f.len(), bytes);
+            merged(d, f).for_each(|u| ids.push(users.id(u)));
+            (name.to_string(), ids)
+        })
+        .collect();
+    Some(after)
 }
 
-/// The ids of `desired` (sorted planner indices) merged with `frozen` (sorted ids, none of them desired:
-/// desired users are active), in one packed list of exact size.
-fn merged_ids(desired: &[u32], frozen: &[&str], users: &Users<'_>) -> IdList {
-    let bytes = desired.iter().map(|&u| users.id(u).len()).sum::<usize>()
-        + frozen.iter().map(|f| f.len()).sum::<usize>();
-    let mut out = IdList::with_capacity(desired.len() + frozen.len(), bytes);
-    let mut f = frozen.iter().peekable();
-    for &u in desired {
-        let id = users.id(u);
-        while let Some(x) = f.next_if(|x| **x < id) {
-            out.push(x);
-        }
-        out.push(id);
-    }
-    for x in f {
-        out.push(x);
-    }
-    out
+/// Two sorted index lists merged in order.
+fn merged<'s>(a: &'s [u32], b: &'s [u32]) -> impl Iterator<Item = u32> + 's {
+    let (mut i, mut j) = (0, 0);
+    std::iter::from_fn(move || {
+        let next = match (a.get(i), b.get(j)) {
+            (Some(&x), Some(&y)) if x <= y => {
+                i += 1;
+                x
+            }
+            (_, Some(&y)) => {
+                j += 1;
+                y
+            }
+            (Some(&x), None) => {
+                i += 1;
+                x
+            }
+            (None, None) => return None,
+        };
+        Some(next)
+    })
 }
 
 fn summarize(

@@ -84,6 +84,10 @@ fn set(ids: &[&str]) -> BTreeSet<String> {
     ids.iter().map(|s| s.to_string()).collect()
 }
 
+fn ids(ids: &[&str]) -> IdList {
+    set(ids).iter().collect()
+}
+
 /// A rule's recorded state from per-user entries (the store's shape).
 fn state(users: BTreeMap<String, BTreeSet<String>>) -> RuleState {
     crate::plan::state::from_users(
@@ -150,8 +154,8 @@ fn scenario(policy: MembershipPolicy) -> Plan {
             group("g2", "department_eng"),
         ],
         members: BTreeMap::from([
-            ("g1".to_string(), set(&["u2", "u3", "u6", "u9"])),
-            ("g2".to_string(), set(&["u4", "u9"])),
+            ("g1".to_string(), ids(&["u2", "u3", "u6", "u9"])),
+            ("g2".to_string(), ids(&["u4", "u9"])),
         ]),
     };
     let sales = set(&["department_sales"]);
@@ -172,7 +176,7 @@ fn scenario(policy: MembershipPolicy) -> Plan {
                 ("u9".to_string(), eng.clone()),
             ])),
         )]),
-        added_by_us: BTreeSet::new(),
+        added_by_us: BTreeMap::new(),
     };
     plan(
         &config(policies(policy), &[("department", "department")]),
@@ -251,7 +255,7 @@ fn adopted_group_with_extra_members_per_policy() {
     let org = OrgView {
         users: vec![active("u1", "Sales"), active("u2", "Eng")].into(),
         groups: vec![group("g1", "department_sales")],
-        members: BTreeMap::from([("g1".to_string(), set(&["u2"]))]),
+        members: BTreeMap::from([("g1".to_string(), ids(&["u2"]))]),
     };
     for (policy, expect) in [
         (
@@ -308,7 +312,7 @@ fn removed_rule_stops_managing_and_never_deletes() {
         let org = OrgView {
             users: vec![active("u1", "Sales")].into(),
             groups: vec![group("g1", "department_sales")],
-            members: BTreeMap::from([("g1".to_string(), set(&["u1"]))]),
+            members: BTreeMap::from([("g1".to_string(), ids(&["u1"]))]),
         };
         let remembered = Remembered {
             groups: BTreeMap::from([("g1".to_string(), managed("g1", "department_sales", true))]),
@@ -319,7 +323,7 @@ fn removed_rule_stops_managing_and_never_deletes() {
                     set(&["department_sales"]),
                 )])),
             )]),
-            added_by_us: BTreeSet::from([("g1".to_string(), "u1".to_string())]),
+            added_by_us: BTreeMap::from([("g1".to_string(), ids(&["u1"]))]),
         };
         let mut pol = policies(policy);
         pol.empty_groups = EmptyGroups::Delete;
@@ -416,7 +420,7 @@ fn empty_groups_delete_only_what_we_created() {
             group("g1", "department_sales"),
             group("g2", "department_ops"),
         ],
-        members: BTreeMap::from([("g1".to_string(), set(&["u1"]))]),
+        members: BTreeMap::from([("g1".to_string(), ids(&["u1"]))]),
     };
     let remembered = Remembered {
         groups: BTreeMap::from([
@@ -430,7 +434,7 @@ fn empty_groups_delete_only_what_we_created() {
                 set(&["department_sales"]),
             )])),
         )]),
-        added_by_us: BTreeSet::new(),
+        added_by_us: BTreeMap::new(),
     };
     for (empty, deletes) in [(EmptyGroups::Delete, 1), (EmptyGroups::Keep, 0)] {
         let pol = Policies {
@@ -579,7 +583,7 @@ fn frozen_statuses_are_neither_added_nor_removed() {
             ]
             .into(),
             groups: vec![group("g1", "department_sales")],
-            members: BTreeMap::from([("g1".to_string(), set(&["u1"]))]),
+            members: BTreeMap::from([("g1".to_string(), ids(&["u1"]))]),
         };
         let remembered = Remembered {
             groups: BTreeMap::from([("g1".to_string(), managed("g1", "department_sales", true))]),

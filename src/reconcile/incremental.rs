@@ -32,7 +32,7 @@ use crate::okta::error::OktaError;
 use crate::okta::model::{Group, User, UserStatus, okta_time};
 use crate::okta::observe::ACTIVE_USERS_SEARCH;
 use crate::plan::model::{
-    Action, GroupId, GroupRef, OrgGroup, OrgView, Plan, Remembered, UserId, UserTable,
+    Action, GroupId, GroupRef, IdList, OrgGroup, OrgView, Plan, Remembered, UserId, UserTable,
 };
 use crate::store::snap::{SnapGroup, SnapMeta, SnapUser, Snapshot};
 use crate::store::{Store, StoreError};
@@ -229,17 +229,22 @@ pub(crate) async fn observe(
         }
         members.insert(gid, ids);
     }
+    // The view's member lists (sorted, packed); the sets go on into the snapshot.
+    let view_members: BTreeMap<GroupId, IdList> = members
+        .iter()
+        .map(|(g, set)| (g.clone(), set.iter().collect()))
+        .collect();
     for g in &wanted {
         next_groups.insert(
             g.id.clone(),
             SnapGroup {
                 lmu: g.last_membership_updated,
-                members: members.get(&g.id).cloned().unwrap_or_default(),
+                members: members.remove(&g.id).unwrap_or_default(),
             },
         );
     }
     // The view's users: ACTIVE ones, and anyone who is a member of a group to compare.
-    let in_groups: HashSet<&str> = members.values().flatten().map(String::as_str).collect();
+    let in_groups: HashSet<&str> = view_members.values().flatten().collect();
     users.retain(|id, u| u.status == UserStatus::Active || in_groups.contains(id.as_str()));
     let mut table = UserTable::new();
     for (id, u) in &users {
@@ -260,7 +265,7 @@ pub(crate) async fn observe(
                 description: g.profile.description,
             })
             .collect(),
-        members,
+        members: view_members,
     };
     let mark = later(
         prev_meta.and_then(|m| m.users_mark),

@@ -479,7 +479,7 @@ pub async fn reinit(
                     commit: config.commit.clone(),
                 })?;
                 if let Some(m) = org.members.get(id) {
-                    w.set_members(id, m)?;
+                    w.set_members(id, &m.iter().map(str::to_string).collect())?;
                 }
                 w.audit(&AuditEntry {
                     at: Utc::now(),

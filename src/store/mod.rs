@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
 
-use crate::plan::model::{GroupId, Remembered, RuleState, UserId};
+use crate::plan::model::{GroupId, IdList, Remembered, RuleState, UserId};
 pub use records::{ApiCalls, AuditEntry, Intent, StoredGroup, SyncCounts, SyncRecord, SyncStatus};
 pub use writer::Writer;
 
@@ -500,6 +500,22 @@ impl Store {
             .collect()
     }
 
+    /// Group -> users the tool added (sorted: keys come in (group, user) order), the planner's shape.
+    pub fn added_lists(&self) -> Result<BTreeMap<GroupId, IdList>, StoreError> {
+        let mut out: BTreeMap<GroupId, IdList> = BTreeMap::new();
+        for (k, _) in self.scan(keys::ADDED.as_bytes())? {
+            let (group, user) = keys::split_pair(&k, keys::ADDED)
+                .ok_or_else(|| self.corrupt("bad added-member key"))?;
+            out.entry(group).or_default().push(&user);
+        }
+        for list in out.values_mut() {
+            if !list.is_sorted() {
+                *list = list.sorted();
+            }
+        }
+        Ok(out)
+    }
+
     /// What the planner needs from the last successful sync.
     pub fn remembered(&self) -> Result<Remembered, StoreError> {
         Ok(Remembered {
@@ -509,7 +525,7 @@ impl Store {
                 .map(|g| (g.id.clone(), g.managed()))
                 .collect(),
             user_groups: self.rule_states()?,
-            added_by_us: self.added_by_us()?,
+            added_by_us: self.added_lists()?,
         })
     }
 

@@ -2,7 +2,7 @@
 //! policies, sync (observe -> plan -> apply), change the org like HR and admins do, sync again, and a third
 //! plan is empty (convergence); and the plan does not depend on the order of its inputs.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use dyngroups::config::model::*;
 use dyngroups::okta::api::OktaApi;
@@ -173,6 +173,12 @@ fn seed(users: &[GenUser], groups: &[GenGroup]) -> Value {
 /// updates what the store would remember.
 async fn apply(api: &Emulator, plan: &Plan, rem: &mut Remembered) {
     let mut created: BTreeMap<String, String> = BTreeMap::new();
+    // (group, user) pairs added by us, as the store keeps them.
+    let mut added: BTreeSet<(String, String)> = rem
+        .added_by_us
+        .iter()
+        .flat_map(|(g, users)| users.iter().map(move |u| (g.clone(), u.to_string())))
+        .collect();
     for a in &plan.actions {
         match a {
             Action::CreateGroup {
@@ -227,22 +233,26 @@ async fn apply(api: &Emulator, plan: &Plan, rem: &mut Remembered) {
                 };
                 if matches!(a, Action::AddMember { .. }) {
                     api.add_member(&gid, user).await.expect("add member");
-                    rem.added_by_us.insert((gid, user.clone()));
+                    added.insert((gid, user.clone()));
                 } else {
                     api.remove_member(&gid, user).await.expect("remove member");
-                    rem.added_by_us.remove(&(gid, user.clone()));
+                    added.remove(&(gid, user.clone()));
                 }
             }
             Action::DeleteGroup { id, .. } => {
                 api.delete_group(id).await.expect("delete group");
                 rem.groups.remove(id);
-                rem.added_by_us.retain(|(g, _)| g != id);
+                added.retain(|(g, _)| g != id);
             }
             Action::StopManaging { id, .. } => {
                 rem.groups.remove(id);
-                rem.added_by_us.retain(|(g, _)| g != id);
+                added.retain(|(g, _)| g != id);
             }
         }
+    }
+    rem.added_by_us.clear();
+    for (g, u) in &added {
+        rem.added_by_us.entry(g.clone()).or_default().push(u);
     }
     // A listed rule carries its whole state after the plan.
     for (rule, state) in &plan.user_groups_after {
@@ -346,7 +356,7 @@ proptest! {
                 description: None,
             }).collect(),
             members: groups.iter().enumerate().map(|(i, g)| {
-                (format!("00g{i:02}"), g.members.iter().map(|m| format!("00u{m:02}")).collect())
+                (format!("00g{i:02}"), g.members.iter().map(|m| format!("00u{m:02}")).collect::<IdList>().sorted())
             }).collect(),
         };
         let config = config(policies);
