@@ -91,9 +91,13 @@ impl Globals {
 // ---- the config repository (helper C) ------------------------------------------------------------------
 
 impl Globals {
-    /// Where clones of a config repository given as a URL are kept: `$XDG_CACHE_HOME/dyngroups/repos`, or
-    /// `~/.cache/dyngroups/repos`, else a folder under the system's temporary directory.
+    /// Where clones of a config repository given as a URL are kept: `--cache-dir` (DYNGROUPS_CACHE_DIR), else
+    /// `$XDG_CACHE_HOME/dyngroups/repos` or `~/.cache/dyngroups/repos`, else a folder under the system's
+    /// temporary directory.
     pub fn config_cache_dir(&self) -> std::path::PathBuf {
+        if let Some(dir) = &self.args.cache_dir {
+            return dir.clone();
+        }
         crate::source::default_cache_dir()
             .unwrap_or_else(|| std::env::temp_dir().join("dyngroups-config-cache"))
     }

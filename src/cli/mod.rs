@@ -86,6 +86,10 @@ pub struct GlobalArgs {
     /// The sled store folder [default: a per-instance folder under the user's data directory].
     #[arg(long, global = true, env = "DYNGROUPS_STATE", value_name = "DIR")]
     pub state: Option<PathBuf>,
+    /// Where clones of a config repository given as a URL are kept [default: $XDG_CACHE_HOME/dyngroups/repos
+    /// or ~/.cache/dyngroups/repos].
+    #[arg(long, global = true, env = "DYNGROUPS_CACHE_DIR", value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
     /// Okta base URL, overriding https://{domain} from the instance file (e.g. the emulator at http://127.0.0.1:8080).
     #[arg(long, global = true, env = "DYNGROUPS_OKTA_URL", value_name = "URL")]
     pub okta_url: Option<String>,

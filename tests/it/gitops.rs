@@ -641,9 +641,20 @@ mod live {
 
         let url = format!("file://{}", bare.display());
         let state = tmp.path().join("state").display().to_string();
-        let cli =
-            Cli::try_parse_from(["dyngroups", "--config", &url, "--state", &state, "validate"])
-                .expect("args");
+        // Clones go to the test's own folder, not the user's ~/.cache.
+        let cache = tmp.path().join("cache");
+        let cache_arg = cache.display().to_string();
+        let cli = Cli::try_parse_from([
+            "dyngroups",
+            "--config",
+            &url,
+            "--state",
+            &state,
+            "--cache-dir",
+            &cache_arg,
+            "validate",
+        ])
+        .expect("args");
         let globals = Globals::new(cli.globals);
         let okta_url = server.base_url.clone();
         let connect_url = okta_url.clone();
@@ -713,6 +724,8 @@ mod live {
             .clone()
             .expect("assess ran");
         assert_eq!(dyngroups::render::assess::json(&plans[1]), assess);
+        let clones = std::fs::read_dir(&cache).map_or(0, |d| d.count());
+        assert_eq!(clones, 1, "the clone is kept under --cache-dir");
     }
 
     /// True when the binary has the subcommand (the lead wires `comment` and `daemon` into the CLI).
