@@ -696,7 +696,31 @@ async fn an_emulator_that_is_not_running_says_so() {
         )),
         "{e}"
     );
-    assert_eq!(c.stats().transport_errors, 5);
+    assert_eq!(
+        c.stats().transport_errors,
+        1,
+        "Okta never answered this client: a refused connection is reported at once, not retried"
+    );
+}
+
+#[tokio::test]
+async fn a_refused_connection_after_okta_answered_is_retried() {
+    let emu = big_org(3);
+    let server = crate::support::serve(&emu).await;
+    let c = client(&server.base_url, "emulator-token", quick_options());
+    assert_eq!(c.list_users(None).await.expect("first contact").len(), 3);
+    server.shutdown();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let e = c.list_users(None).await.unwrap_err().to_string();
+    assert!(
+        e.contains("could not reach Okta") || e.contains("connection dropped"),
+        "{e}"
+    );
+    assert_eq!(
+        c.stats().transport_errors,
+        5,
+        "once Okta has answered, a failure to connect is a blip: retried up to the attempt limit"
+    );
 }
 
 /// Measurement, not a test of speed: a few thousand membership writes against the emulator's Workforce profile

@@ -56,6 +56,10 @@ pub(crate) struct Inner {
     pub pacer: Pacer,
     pub counters: Counters,
     pub retry: RetryPolicy,
+    /// Okta has answered this client at least once. Until then a refused connection or a failed DNS lookup
+    /// is a wrong URL or a missing network, not a blip: it is reported at once instead of after the
+    /// retries' backoff.
+    pub reached: std::sync::atomic::AtomicBool,
 }
 
 impl Inner {
@@ -137,7 +141,16 @@ impl Inner {
                 Err(e) => Err((transport_kind(&e), e)),
             };
             let outcome = match &result {
+                Err((TransportFailure::Connect, e))
+                    if !self.reached.load(std::sync::atomic::Ordering::Relaxed) =>
+                {
+                    self.pacer.observe(permit, None);
+                    self.counters.transport_error();
+                    return Err(self.transport_error(&method, &url, TransportFailure::Connect, e));
+                }
                 Ok(a) => {
+                    self.reached
+                        .store(true, std::sync::atomic::Ordering::Relaxed);
                     let rate = RateHeaders::from_headers(&a.headers);
                     self.pacer.observe(permit, Some(&rate));
                     let status = a.status.as_u16();

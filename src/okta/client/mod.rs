@@ -150,6 +150,7 @@ impl OktaClient {
                 pacer,
                 counters: Default::default(),
                 retry,
+                reached: Default::default(),
             }),
             options: Arc::new(options),
         })
