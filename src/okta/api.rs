@@ -40,6 +40,28 @@ pub trait OktaApi: Send + Sync {
     async fn get_group(&self, group_id: &str) -> Result<Group, OktaError>;
     /// Every member of a group (Okta includes non-ACTIVE members).
     async fn list_group_members(&self, group_id: &str) -> Result<Vec<User>, OktaError>;
+    /// [`OktaApi::list_users`], handing each user to `each` as its page arrives: a large org never sits in
+    /// memory as full user objects (a million of them are gigabytes). Same calls as `list_users`.
+    async fn list_users_each(
+        &self,
+        search: Option<&str>,
+        each: &mut (dyn FnMut(User) + Send),
+    ) -> Result<(), OktaError> {
+        self.list_users(search).await?.into_iter().for_each(each);
+        Ok(())
+    }
+    /// [`OktaApi::list_group_members`], page by page, as `list_users_each`.
+    async fn list_group_members_each(
+        &self,
+        group_id: &str,
+        each: &mut (dyn FnMut(User) + Send),
+    ) -> Result<(), OktaError> {
+        self.list_group_members(group_id)
+            .await?
+            .into_iter()
+            .for_each(each);
+        Ok(())
+    }
     /// Always creates an `OKTA_GROUP`; a taken name is refused with 400 E0000001.
     async fn create_group(&self, profile: &GroupProfile) -> Result<Group, OktaError>;
     async fn update_group(

@@ -32,14 +32,13 @@ pub async fn observe(
 ) -> Result<OrgView, OktaError> {
     let attrs: BTreeSet<&str> = config.rules.iter().map(|r| r.attribute.as_str()).collect();
     let all_groups = GroupQuery::default();
-    let (users, groups) = futures::try_join!(
-        api.list_users(Some(ACTIVE_USERS_SEARCH)),
+    // Users go into the table page by page: never a million full user objects at once.
+    let mut table = UserTable::new();
+    let mut each = |u: User| push_user(&mut table, u, &attrs);
+    let (_, groups) = futures::try_join!(
+        api.list_users_each(Some(ACTIVE_USERS_SEARCH), &mut each),
         api.list_groups(&all_groups)
     )?;
-    let mut table = UserTable::new();
-    for u in users {
-        push_user(&mut table, u, &attrs);
-    }
     let names = computed_names(config, &table);
     let groups: Vec<OrgGroup> = groups
         .into_iter()
@@ -56,32 +55,56 @@ pub async fn observe(
         .map(|g| g.id.clone())
         .collect();
     let concurrency = config.instance.budget.max_concurrency.max(1);
-    let listed: Vec<(String, Vec<User>)> = stream::iter(wanted)
-        .map(|id: String| async move {
-            let members = api.list_group_members(&id).await?;
-            Ok::<_, OktaError>((id, members))
-        })
-        .buffer_unordered(concurrency)
-        .try_collect()
-        .await?;
-    let mut seen: HashSet<String> = (0..table.len()).map(|i| table.id(i).to_string()).collect();
+    let listed: Vec<Listing> = {
+        let known: HashSet<&str> = (0..table.len()).map(|i| table.id(i)).collect();
+        let (known, attrs) = (&known, &attrs);
+        stream::iter(wanted)
+            .map(|id: String| async move {
+                let mut listing = Listing {
+                    group: id,
+                    ids: Vec::new(),
+                    others: UserTable::new(),
+                };
+                api.list_group_members_each(&listing.group, &mut |u| {
+                    listing.ids.push(u.id.clone());
+                    if !known.contains(u.id.as_str()) {
+                        push_user(&mut listing.others, u, attrs);
+                    }
+                })
+                .await?;
+                Ok::<_, OktaError>(listing)
+            })
+            .buffer_unordered(concurrency)
+            .try_collect()
+            .await?
+    };
+    // Members the ACTIVE listing did not return join the view once each, with their status.
+    let mut added: HashSet<String> = HashSet::new();
     let mut members = BTreeMap::new();
-    for (gid, list) in listed {
-        let mut ids = BTreeSet::new();
-        for u in list {
-            ids.insert(u.id.clone());
-            if !seen.contains(&u.id) {
-                seen.insert(u.id.clone());
-                push_user(&mut table, u, &attrs);
+    for mut l in listed {
+        for i in 0..l.others.len() {
+            if added.insert(l.others.id(i).to_string()) {
+                let row = l.others.row(i);
+                table.push(&row.id, row.status, row.attributes);
             }
         }
-        members.insert(gid, ids.iter().collect());
+        l.ids.sort_unstable();
+        l.ids.dedup();
+        members.insert(l.group, l.ids.iter().collect());
     }
     Ok(OrgView {
         users: table,
         groups,
         members,
     })
+}
+
+/// One group's member listing: every member's id, and the members the ACTIVE listing did not return
+/// (with the attributes rules read).
+struct Listing {
+    group: String,
+    ids: Vec<String>,
+    others: UserTable,
 }
 
 /// Appends a user with only the profile attributes rules read.

@@ -58,6 +58,22 @@ impl OktaApi for Counting<'_> {
         self.read();
         self.inner.list_group_members(group_id).await
     }
+    async fn list_users_each(
+        &self,
+        search: Option<&str>,
+        each: &mut (dyn FnMut(User) + Send),
+    ) -> Result<(), OktaError> {
+        self.read();
+        self.inner.list_users_each(search, each).await
+    }
+    async fn list_group_members_each(
+        &self,
+        group_id: &str,
+        each: &mut (dyn FnMut(User) + Send),
+    ) -> Result<(), OktaError> {
+        self.read();
+        self.inner.list_group_members_each(group_id, each).await
+    }
     async fn create_group(&self, profile: &GroupProfile) -> Result<Group, OktaError> {
         self.write();
         self.inner.create_group(profile).await

@@ -150,9 +150,27 @@ pub(crate) async fn observe(
         None => ACTIVE_USERS_SEARCH.to_string(),
     };
     let all_groups = GroupQuery::default();
-    let (listed_users, groups) =
-        futures::try_join!(api.list_users(Some(&search)), api.list_groups(&all_groups))?;
     let incremental = since.is_some();
+    let mut users_mark: Option<DateTime<Utc>> = None;
+    let mut users: BTreeMap<UserId, SnapUser> = match prev {
+        Some(p) if incremental => p.users.clone(),
+        _ => BTreeMap::new(),
+    };
+    // Users read in this run: a member listing does not override them.
+    let mut fresh: HashSet<UserId> = HashSet::new();
+    let mut changed = 0u64;
+    // Users are kept page by page as lean records: never a million full user objects at once.
+    let mut each = |u: User| {
+        let (id, su, lu) = snap_user(u, &attrs);
+        users_mark = later(users_mark, lu);
+        changed += 1;
+        fresh.insert(id.clone());
+        users.insert(id, su);
+    };
+    let (_, groups) = futures::try_join!(
+        api.list_users_each(Some(&search), &mut each),
+        api.list_groups(&all_groups)
+    )?;
     // The mark must not pass Okta's clock at the start of this observation: a user listing of many pages
     // takes minutes, and a change to a page already read is newer than the listing's start only. The group
     // listing is one early call, so its newest timestamp is such a time (users' own timestamps are the
@@ -162,20 +180,6 @@ pub(crate) async fn observe(
         .flat_map(|g| [g.last_updated, g.last_membership_updated])
         .max()
         .flatten();
-    let mut users_mark: Option<DateTime<Utc>> = None;
-    let mut users: BTreeMap<UserId, SnapUser> = match prev {
-        Some(p) if incremental => p.users.clone(),
-        _ => BTreeMap::new(),
-    };
-    // Users read in this run: a member listing does not override them.
-    let mut fresh: HashSet<UserId> = HashSet::new();
-    let changed = listed_users.len() as u64;
-    for u in listed_users {
-        let (id, su, lu) = snap_user(u, &attrs);
-        users_mark = later(users_mark, lu);
-        fresh.insert(id.clone());
-        users.insert(id, su);
-    }
     let names = crate::okta::observe::names_from_values(config, |attribute| {
         let attribute = attribute.to_string();
         Box::new(
@@ -208,26 +212,42 @@ pub(crate) async fn observe(
     }
     let from_snapshot = members.len() as u64;
     let listings = to_list.len() as u64;
-    let listed: Vec<(String, Vec<User>)> = stream::iter(to_list)
-        .map(|id: String| async move {
-            let m = api.list_group_members(&id).await?;
-            Ok::<_, OktaError>((id, m))
-        })
-        .buffer_unordered(concurrency.max(1))
-        .try_collect()
-        .await?;
-    for (gid, list) in listed {
-        let mut ids = BTreeSet::new();
-        for u in list {
-            let (id, su, lu) = snap_user(u, &attrs);
-            users_mark = later(users_mark, lu);
-            ids.insert(id.clone());
+    // Each listing keeps member ids, and lean records of members this run has not read yet.
+    type Listing = (
+        String,
+        Vec<UserId>,
+        Vec<(UserId, SnapUser)>,
+        Option<DateTime<Utc>>,
+    );
+    let listed: Vec<Listing> = {
+        let (fresh, attrs) = (&fresh, &attrs);
+        stream::iter(to_list)
+            .map(|id: String| async move {
+                let (mut ids, mut others, mut mark) = (Vec::new(), Vec::new(), None);
+                api.list_group_members_each(&id, &mut |u| {
+                    ids.push(u.id.clone());
+                    mark = later(mark, u.last_updated);
+                    if !fresh.contains(&u.id) {
+                        let (uid, su, _) = snap_user(u, attrs);
+                        others.push((uid, su));
+                    }
+                })
+                .await?;
+                Ok::<_, OktaError>((id, ids, others, mark))
+            })
+            .buffer_unordered(concurrency.max(1))
+            .try_collect()
+            .await?
+    };
+    for (gid, ids, others, mark) in listed {
+        users_mark = later(users_mark, mark);
+        for (id, su) in others {
             if !fresh.contains(&id) {
                 fresh.insert(id.clone());
                 users.insert(id, su);
             }
         }
-        members.insert(gid, ids);
+        members.insert(gid, ids.into_iter().collect());
     }
     // The view's member lists (sorted, packed); the sets go on into the snapshot.
     let view_members: BTreeMap<GroupId, IdList> = members

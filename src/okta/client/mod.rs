@@ -220,8 +220,18 @@ impl OktaClient {
 
     /// GET every page starting at `url`, following `Link rel="next"` until there is none (or a page is empty:
     /// System Log polling always links a next page).
-    async fn get_all<T: DeserializeOwned>(&self, mut url: Url) -> Result<Vec<T>, OktaError> {
+    async fn get_all<T: DeserializeOwned + Send>(&self, url: Url) -> Result<Vec<T>, OktaError> {
         let mut out: Vec<T> = Vec::new();
+        self.get_each(url, &mut |item| out.push(item)).await?;
+        Ok(out)
+    }
+
+    /// Like [`Self::get_all`], handing each item to `each` as its page arrives (one page in memory at a time).
+    async fn get_each<T: DeserializeOwned + Send>(
+        &self,
+        mut url: Url,
+        each: &mut (dyn FnMut(T) + Send),
+    ) -> Result<(), OktaError> {
         let mut seen = std::collections::HashSet::new();
         loop {
             let path = url.path().to_string();
@@ -231,12 +241,12 @@ impl OktaClient {
                 .await?;
             let page: Vec<T> = answer.json(&Method::GET, &path)?;
             let empty = page.is_empty();
-            out.extend(page);
+            page.into_iter().for_each(&mut *each);
             let Some(next) = pages::next_link(&answer.headers) else {
-                return Ok(out);
+                return Ok(());
             };
             if empty {
-                return Ok(out);
+                return Ok(());
             }
             let Some(next_url) = pages::rebase_next(&self.inner.base, &next) else {
                 return Err(OktaError::Decode {
@@ -338,6 +348,16 @@ pub fn credentials_from_env(
 #[async_trait]
 impl OktaApi for OktaClient {
     async fn list_users(&self, search: Option<&str>) -> Result<Vec<User>, OktaError> {
+        let mut out = Vec::new();
+        self.list_users_each(search, &mut |u| out.push(u)).await?;
+        Ok(out)
+    }
+
+    async fn list_users_each(
+        &self,
+        search: Option<&str>,
+        each: &mut (dyn FnMut(User) + Send),
+    ) -> Result<(), OktaError> {
         let mut url = self.inner.url(&["api", "v1", "users"]);
         {
             let mut q = url.query_pairs_mut();
@@ -348,7 +368,7 @@ impl OktaApi for OktaClient {
                 q.append_pair("search", search);
             }
         }
-        self.get_all(clean_query(url)).await
+        self.get_each(clean_query(url), each).await
     }
 
     async fn list_groups(&self, query: &GroupQuery) -> Result<Vec<Group>, OktaError> {
@@ -380,12 +400,23 @@ impl OktaApi for OktaClient {
     }
 
     async fn list_group_members(&self, group_id: &str) -> Result<Vec<User>, OktaError> {
+        let mut out = Vec::new();
+        self.list_group_members_each(group_id, &mut |u| out.push(u))
+            .await?;
+        Ok(out)
+    }
+
+    async fn list_group_members_each(
+        &self,
+        group_id: &str,
+        each: &mut (dyn FnMut(User) + Send),
+    ) -> Result<(), OktaError> {
         let mut url = self.inner.url(&["api", "v1", "groups", group_id, "users"]);
         if let Some(limit) = self.options.members_page_limit {
             url.query_pairs_mut()
                 .append_pair("limit", &limit.to_string());
         }
-        self.get_all(url).await
+        self.get_each(url, each).await
     }
 
     async fn create_group(&self, profile: &GroupProfile) -> Result<Group, OktaError> {
