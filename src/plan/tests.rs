@@ -84,7 +84,7 @@ fn set(ids: &[&str]) -> BTreeSet<String> {
     ids.iter().map(|s| s.to_string()).collect()
 }
 
-/// Adds and removes of a plan as `+group:user:reason` / `-group:user:reason`.
+/// Adds and removes of a plan, one per user, as `+group:user:reason` / `-group:user:reason`.
 fn changes(p: &Plan) -> Vec<String> {
     let r = |r: &Reason| {
         serde_json::to_value(r)
@@ -95,19 +95,20 @@ fn changes(p: &Plan) -> Vec<String> {
     };
     p.actions
         .iter()
+        .flat_map(Action::steps)
         .filter_map(|a| match a {
-            Action::AddMember {
+            Step::AddMember {
                 group,
                 user,
                 reason,
                 ..
-            } => Some(format!("+{}:{user}:{}", group.name(), r(reason))),
-            Action::RemoveMember {
+            } => Some(format!("+{}:{user}:{}", group.name(), r(&reason))),
+            Step::RemoveMember {
                 group,
                 user,
                 reason,
                 ..
-            } => Some(format!("-{}:{user}:{}", group.name(), r(reason))),
+            } => Some(format!("-{}:{user}:{}", group.name(), r(&reason))),
             _ => None,
         })
         .collect()
@@ -163,14 +164,15 @@ fn scenario(policy: MembershipPolicy) -> Plan {
     )
 }
 
+// The tables list changes in plan order: per group, adds by reason (in `Reason` order), users by id.
 #[test]
 fn enforce_table() {
     assert_eq!(
         changes(&scenario(MembershipPolicy::Enforce)),
         [
-            "+department_sales:u1:manual_removal_undone",
-            "+department_sales:u4:newly_matches",
             "+department_sales:u5:matches",
+            "+department_sales:u4:newly_matches",
+            "+department_sales:u1:manual_removal_undone",
             "-department_eng:u4:value_changed",
             "-department_sales:u3:no_longer_active",
             "-department_sales:u9:not_matching",
@@ -183,9 +185,9 @@ fn respect_manual_partial_table() {
     assert_eq!(
         changes(&scenario(MembershipPolicy::RespectManualPartial)),
         [
-            "+department_sales:u1:manual_removal_undone",
-            "+department_sales:u4:newly_matches",
             "+department_sales:u5:matches",
+            "+department_sales:u4:newly_matches",
+            "+department_sales:u1:manual_removal_undone",
             "-department_eng:u4:value_changed",
             "-department_sales:u3:no_longer_active",
         ]
@@ -197,8 +199,8 @@ fn respect_manual_full_table() {
     assert_eq!(
         changes(&scenario(MembershipPolicy::RespectManualFull)),
         [
-            "+department_sales:u4:newly_matches",
             "+department_sales:u5:matches",
+            "+department_sales:u4:newly_matches",
             "-department_eng:u4:value_changed",
             "-department_sales:u3:no_longer_active",
         ]
