@@ -10,6 +10,8 @@ use super::plan;
 use crate::config::model::*;
 use crate::okta::model::{GroupType, UserStatus};
 
+mod grouping;
+
 pub(crate) fn config(policies: Policies, rules: &[(&str, &str)]) -> Config {
     Config {
         instance: Instance {
