@@ -10,7 +10,7 @@ use super::status::thousands;
 use super::{Exit, Format, Globals};
 use crate::config::model::Config;
 use crate::okta::client::OktaClient;
-use crate::plan::model::{PLAN_FORMAT_VERSION, Plan};
+use crate::plan::model::{Action, PLAN_FORMAT_VERSION, Plan};
 use crate::reconcile::{self, SyncOptions, SyncReport};
 
 #[derive(Debug, clap::Args)]
@@ -97,7 +97,7 @@ pub async fn plan(g: &Globals, args: &PlanArgs) -> anyhow::Result<Exit> {
     eprintln!(
         "plan written to {} ({} change(s)); apply it with `dyngroups apply {}`",
         args.out.display(),
-        thousands(plan.actions.len() as u64),
+        thousands(plan.actions.iter().map(Action::step_count).sum()),
         args.out.display()
     );
     Ok(if args.detailed_exitcode && !plan.actions.is_empty() {
