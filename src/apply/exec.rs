@@ -1,5 +1,6 @@
-//! The executing half of apply: sends a plan's actions to Okta in the safe order, journalled, concurrently
-//! for membership writes, and records each outcome (audit, managed groups, added memberships).
+//! The executing half of apply: sends a plan's actions to Okta in the safe order, one step (write) at a time,
+//! journalled, concurrently for membership writes, and records each outcome (audit, managed groups, added
+//! memberships).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
@@ -15,7 +16,7 @@ use crate::config::model::RuleId;
 use crate::okta::api::OktaApi;
 use crate::okta::error::OktaError;
 use crate::okta::model::{Group, GroupProfile};
-use crate::plan::model::{Action, GroupId, GroupRef, Plan, UserId};
+use crate::plan::model::{Action, GroupId, GroupRef, Plan, Step, UserId};
 use crate::store::{AuditEntry, Intent, Store, StoredGroup};
 
 /// Intents journalled (and flushed) per round of concurrent writes.
@@ -46,55 +47,14 @@ pub(crate) struct Run<'a> {
     pub created_ids: BTreeSet<GroupId>,
 }
 
-pub(super) fn change_name(action: &Action) -> &'static str {
-    match action {
-        Action::CreateGroup { .. } => "create_group",
-        Action::AdoptGroup { .. } => "adopt_group",
-        Action::AddMember { .. } => "add_member",
-        Action::RemoveMember { .. } => "remove_member",
-        Action::DeleteGroup { .. } => "delete_group",
-        Action::StopManaging { .. } => "stop_managing",
-    }
-}
-
-fn action_rule(action: &Action) -> &str {
-    match action {
-        Action::CreateGroup { rule, .. }
-        | Action::AdoptGroup { rule, .. }
-        | Action::AddMember { rule, .. }
-        | Action::RemoveMember { rule, .. }
-        | Action::DeleteGroup { rule, .. }
-        | Action::StopManaging { rule, .. } => rule,
-    }
-}
-
-fn action_group_name(action: &Action) -> &str {
-    match action {
-        Action::CreateGroup { name, .. }
-        | Action::AdoptGroup { name, .. }
-        | Action::DeleteGroup { name, .. }
-        | Action::StopManaging { name, .. } => name,
-        Action::AddMember { group, .. } | Action::RemoveMember { group, .. } => group.name(),
-    }
-}
-
-fn action_group_id(action: &Action) -> Option<&str> {
-    match action {
-        Action::CreateGroup { .. } => None,
-        Action::AdoptGroup { id, .. }
-        | Action::DeleteGroup { id, .. }
-        | Action::StopManaging { id, .. } => Some(id),
-        Action::AddMember { group, .. } | Action::RemoveMember { group, .. } => match group {
-            GroupRef::Existing { id, .. } => Some(id),
-            GroupRef::New { .. } => None,
-        },
-    }
-}
-
-fn action_user(action: &Action) -> Option<&str> {
-    match action {
-        Action::AddMember { user, .. } | Action::RemoveMember { user, .. } => Some(user),
-        _ => None,
+pub(super) fn change_name(step: &Step) -> &'static str {
+    match step {
+        Step::CreateGroup { .. } => "create_group",
+        Step::AdoptGroup { .. } => "adopt_group",
+        Step::AddMember { .. } => "add_member",
+        Step::RemoveMember { .. } => "remove_member",
+        Step::DeleteGroup { .. } => "delete_group",
+        Step::StopManaging { .. } => "stop_managing",
     }
 }
 
@@ -102,23 +62,23 @@ fn action_user(action: &Action) -> Option<&str> {
 /// non-matching members) first; then users who move, each one's removal right before their addition (a
 /// budget that runs out never leaves a moved user in both groups); then additions of users who lose none.
 /// Ties keep the plan's order.
-pub(super) fn budget_order(adds: Vec<Action>, removes: Vec<Action>) -> Vec<Action> {
+pub(super) fn budget_order(adds: Vec<Step>, removes: Vec<Step>) -> Vec<Step> {
     let gaining: BTreeSet<String> = adds
         .iter()
-        .filter_map(|a| action_user(a).map(str::to_string))
+        .filter_map(|a| a.user().map(str::to_string))
         .collect();
     let losing: BTreeSet<String> = removes
         .iter()
-        .filter_map(|a| action_user(a).map(str::to_string))
+        .filter_map(|a| a.user().map(str::to_string))
         .collect();
-    let mut all: Vec<(u8, String, u8, Action)> = Vec::with_capacity(adds.len() + removes.len());
+    let mut all: Vec<(u8, String, u8, Step)> = Vec::with_capacity(adds.len() + removes.len());
     for a in removes {
-        let user = action_user(&a).unwrap_or_default().to_string();
+        let user = a.user().unwrap_or_default().to_string();
         let class = if gaining.contains(&user) { 1 } else { 0 };
         all.push((class, if class == 1 { user } else { String::new() }, 0, a));
     }
     for a in adds {
-        let user = action_user(&a).unwrap_or_default().to_string();
+        let user = a.user().unwrap_or_default().to_string();
         let class = if losing.contains(&user) { 1 } else { 2 };
         all.push((class, if class == 1 { user } else { String::new() }, 1, a));
     }
@@ -127,7 +87,7 @@ pub(super) fn budget_order(adds: Vec<Action>, removes: Vec<Action>) -> Vec<Actio
 }
 
 pub(super) fn audit_entry(
-    action: &Action,
+    step: &Step,
     commit: Option<&str>,
     group_id: Option<&str>,
     error: Option<String>,
@@ -135,30 +95,27 @@ pub(super) fn audit_entry(
     AuditEntry {
         at: Utc::now(),
         commit: commit.map(str::to_string),
-        change: change_name(action).to_string(),
-        rule: action_rule(action).to_string(),
-        group_id: group_id.or(action_group_id(action)).map(str::to_string),
-        group_name: action_group_name(action).to_string(),
-        user: action_user(action).map(str::to_string),
+        change: change_name(step).to_string(),
+        rule: step.rule().to_string(),
+        group_id: group_id.or(step.group_id()).map(str::to_string),
+        group_name: step.group_name().to_string(),
+        user: step.user().map(str::to_string),
         ok: error.is_none(),
         error,
     }
 }
 
 /// A group creation or deletion whose failure does not prove that Okta did nothing.
-fn outcome_unknown(action: &Action, e: &OktaError) -> bool {
+fn outcome_unknown(step: &Step, e: &OktaError) -> bool {
     let definitive = match e {
         OktaError::Api { status, code, .. } => {
             (400..500).contains(status)
-                && !(matches!(action, Action::CreateGroup { .. }) && code == "E0000001")
+                && !(matches!(step, Step::CreateGroup { .. }) && code == "E0000001")
         }
         OktaError::OAuth { .. } | OktaError::Setup(_) => true,
         _ => false,
     };
-    matches!(
-        action,
-        Action::CreateGroup { .. } | Action::DeleteGroup { .. }
-    ) && !definitive
+    matches!(step, Step::CreateGroup { .. } | Step::DeleteGroup { .. }) && !definitive
 }
 
 impl<'a> Run<'a> {
@@ -168,11 +125,7 @@ impl<'a> Run<'a> {
         plan: &'a Plan,
         opts: &'a ApplyOptions,
     ) -> Result<Run<'a>, ApplyError> {
-        let writes = plan
-            .actions
-            .iter()
-            .filter(|a| !matches!(a, Action::AdoptGroup { .. } | Action::StopManaging { .. }))
-            .count() as u64;
+        let writes = plan.actions.iter().map(Action::writes).sum();
         Ok(Run {
             api,
             store,
@@ -197,11 +150,24 @@ impl<'a> Run<'a> {
         self.halted.lock().ok().and_then(|h| h.clone())
     }
 
-    fn unsettle(&mut self, action: &Action) {
-        if let Some(user) = action_user(action) {
+    fn unsettle(&mut self, step: &Step) {
+        if let Some(user) = step.user() {
             self.unsettled
-                .insert((action_rule(action).to_string(), user.to_string()));
+                .insert((step.rule().to_string(), user.to_string()));
         }
+    }
+
+    /// Counts the steps of an action the failsafe holds back; their users keep their old state.
+    fn block(&mut self, action: &Action) {
+        match action {
+            Action::AddMembers { rule, users, .. } | Action::RemoveMembers { rule, users, .. } => {
+                for user in users {
+                    self.unsettled.insert((rule.clone(), user.to_string()));
+                }
+            }
+            _ => {}
+        }
+        self.report.counts.blocked += action.step_count();
     }
 
     pub async fn execute(&mut self) -> Result<(), ApplyError> {
@@ -215,22 +181,23 @@ impl<'a> Run<'a> {
         let mut removes = Vec::new();
         let mut deletes = Vec::new();
         let mut stops = Vec::new();
-        for action in &self.plan.actions {
+        let plan = self.plan;
+        for action in &plan.actions {
             if !matches!(action, Action::StopManaging { .. })
-                && self.opts.blocked.contains(action_group_name(action))
+                && self.opts.blocked.contains(action.group_name())
             {
-                self.report.counts.blocked += 1;
-                self.unsettle(action);
+                self.block(action);
                 continue;
             }
-            match action {
-                Action::AdoptGroup { .. } => adopts.push(action.clone()),
-                Action::CreateGroup { .. } => creates.push(action.clone()),
-                Action::AddMember { .. } => adds.push(action.clone()),
-                Action::RemoveMember { .. } => removes.push(action.clone()),
-                Action::DeleteGroup { .. } => deletes.push(action.clone()),
-                Action::StopManaging { .. } => stops.push(action.clone()),
-            }
+            let into = match action {
+                Action::AdoptGroup { .. } => &mut adopts,
+                Action::CreateGroup { .. } => &mut creates,
+                Action::AddMembers { .. } => &mut adds,
+                Action::RemoveMembers { .. } => &mut removes,
+                Action::DeleteGroup { .. } => &mut deletes,
+                Action::StopManaging { .. } => &mut stops,
+            };
+            into.extend(action.steps());
         }
         self.adopt(&adopts)?;
         self.progress.set_stage("creating groups");
@@ -258,15 +225,15 @@ impl<'a> Run<'a> {
         Ok(())
     }
 
-    fn adopt(&mut self, adopts: &[Action]) -> Result<(), ApplyError> {
+    fn adopt(&mut self, adopts: &[Step]) -> Result<(), ApplyError> {
         let mut w = self.store.writer();
-        for action in adopts {
-            if let Action::AdoptGroup {
+        for step in adopts {
+            if let Step::AdoptGroup {
                 rule,
                 id,
                 name,
                 values,
-            } = action
+            } = step
             {
                 w.put_group(&StoredGroup {
                     id: id.clone(),
@@ -279,7 +246,7 @@ impl<'a> Run<'a> {
                     since: Utc::now(),
                     commit: self.commit().map(str::to_string),
                 })?;
-                w.audit(&audit_entry(action, self.commit(), None, None))?;
+                w.audit(&audit_entry(step, self.commit(), None, None))?;
                 self.report.counts.adopted += 1;
             }
         }
@@ -287,12 +254,12 @@ impl<'a> Run<'a> {
         Ok(())
     }
 
-    fn stop_managing(&mut self, stops: &[Action]) -> Result<(), ApplyError> {
+    fn stop_managing(&mut self, stops: &[Step]) -> Result<(), ApplyError> {
         let mut w = self.store.writer();
-        for action in stops {
-            if let Action::StopManaging { id, .. } = action {
+        for step in stops {
+            if let Step::StopManaging { id, .. } = step {
                 w.remove_group(id)?;
-                w.audit(&audit_entry(action, self.commit(), None, None))?;
+                w.audit(&audit_entry(step, self.commit(), None, None))?;
                 self.report.counts.stopped_managing += 1;
             }
         }
@@ -300,14 +267,14 @@ impl<'a> Run<'a> {
         Ok(())
     }
 
-    /// Replaces `GroupRef::New` by the id of the group created in this run; defers actions whose group was not created.
-    fn resolve(&mut self, actions: Vec<Action>) -> Vec<Action> {
-        let mut out = Vec::with_capacity(actions.len());
-        for mut action in actions {
-            let group = match &mut action {
-                Action::AddMember { group, .. } | Action::RemoveMember { group, .. } => group,
+    /// Replaces `GroupRef::New` by the id of the group created in this run; defers steps whose group was not created.
+    fn resolve(&mut self, steps: Vec<Step>) -> Vec<Step> {
+        let mut out = Vec::with_capacity(steps.len());
+        for mut step in steps {
+            let group = match &mut step {
+                Step::AddMember { group, .. } | Step::RemoveMember { group, .. } => group,
                 _ => {
-                    out.push(action);
+                    out.push(step);
                     continue;
                 }
             };
@@ -321,30 +288,30 @@ impl<'a> Run<'a> {
                     }
                     None => {
                         self.report.counts.deferred += 1;
-                        self.unsettle(&action);
+                        self.unsettle(&step);
                         continue;
                     }
                 }
             }
-            out.push(action);
+            out.push(step);
         }
         out
     }
 
     /// Journals, sends and records a list of Okta writes of one kind, `CHUNK` at a time.
-    async fn write_all(&mut self, actions: Vec<Action>) -> Result<(), ApplyError> {
-        let mut rest = actions.into_iter().peekable();
+    async fn write_all(&mut self, steps: Vec<Step>) -> Result<(), ApplyError> {
+        let mut rest = steps.into_iter().peekable();
         while rest.peek().is_some() {
             // Never more than the budget left, so the cut falls exactly where the order puts it.
             let left = self.opts.max_writes.map_or(CHUNK as u64, |max| {
                 max.saturating_sub(self.writes.load(Ordering::SeqCst))
             });
             let take = (left.min(CHUNK as u64) as usize).max(1);
-            let chunk: Vec<Action> = rest.by_ref().take(take).collect();
+            let chunk: Vec<Step> = rest.by_ref().take(take).collect();
             if self.halted().is_some() || self.budget_spent() {
-                for action in &chunk {
+                for step in &chunk {
                     self.report.counts.deferred += 1;
-                    self.unsettle(action);
+                    self.unsettle(step);
                 }
                 continue;
             }
@@ -374,7 +341,7 @@ impl<'a> Run<'a> {
         .await
     }
 
-    async fn send_one(&self, action: &Action) -> Outcome {
+    async fn send_one(&self, step: &Step) -> Outcome {
         if self.halted().is_some() {
             return Outcome::Skipped;
         }
@@ -384,8 +351,8 @@ impl<'a> Run<'a> {
             return Outcome::Skipped;
         }
         self.hooks.before_write();
-        let result = match action {
-            Action::CreateGroup {
+        let result = match step {
+            Step::CreateGroup {
                 name, description, ..
             } => self
                 .api
@@ -396,17 +363,17 @@ impl<'a> Run<'a> {
                 })
                 .await
                 .map(Some),
-            Action::AddMember {
+            Step::AddMember {
                 group: GroupRef::Existing { id, .. },
                 user,
                 ..
             } => self.api.add_member(id, user).await.map(|_| None),
-            Action::RemoveMember {
+            Step::RemoveMember {
                 group: GroupRef::Existing { id, .. },
                 user,
                 ..
             } => self.api.remove_member(id, user).await.map(|_| None),
-            Action::DeleteGroup { id, .. } => match self.api.delete_group(id).await {
+            Step::DeleteGroup { id, .. } => match self.api.delete_group(id).await {
                 Err(e) if e.is_not_found() => Ok(None),
                 other => other.map(|_| None),
             },
@@ -434,38 +401,38 @@ impl<'a> Run<'a> {
         let mut w = self.store.writer();
         let mut created_any = false;
         for (intent, outcome) in results {
-            let action = &intent.action;
+            let step = &intent.action;
             match outcome {
                 Outcome::Skipped => {
                     // Never sent: forget the intent, the next run plans it again.
                     w.clear_intent(intent.seq);
                     self.report.counts.deferred += 1;
-                    self.unsettle(action);
+                    self.unsettle(step);
                 }
                 Outcome::Failed(e) => {
-                    if outcome_unknown(action, &e) {
+                    if outcome_unknown(step, &e) {
                         // Okta may have done it (a lost answer, a retried POST): keep the intent, so that the
                         // next run looks the group up instead of taking it for someone else's.
                         tracing::warn!(
                             "{}: outcome unknown ({e}); the next run checks it",
-                            describe(action)
+                            describe(step)
                         );
                     } else {
                         w.clear_intent(intent.seq);
                     }
-                    w.audit(&audit_entry(action, commit, None, Some(e.to_string())))?;
-                    tracing::warn!("{}: {e}", describe(action));
+                    w.audit(&audit_entry(step, commit, None, Some(e.to_string())))?;
+                    tracing::warn!("{}: {e}", describe(step));
                     self.report.failures.push(Failure {
-                        change: describe(action),
+                        change: describe(step),
                         error: e.to_string(),
                     });
                     self.report.counts.failed += 1;
-                    self.unsettle(action);
+                    self.unsettle(step);
                 }
                 Outcome::Done(group) => {
                     w.clear_intent(intent.seq);
-                    match action {
-                        Action::CreateGroup {
+                    match step {
+                        Step::CreateGroup {
                             rule, name, values, ..
                         } => {
                             let Some(group) = group else { continue };
@@ -480,39 +447,39 @@ impl<'a> Run<'a> {
                                 since: Utc::now(),
                                 commit: commit.map(str::to_string),
                             })?;
-                            w.audit(&audit_entry(action, commit, Some(&group.id), None))?;
+                            w.audit(&audit_entry(step, commit, Some(&group.id), None))?;
                             self.report.created.insert(name.clone(), group.id.clone());
                             self.created_ids.insert(group.id.clone());
                             self.report.counts.created += 1;
                             created_any = true;
                         }
-                        Action::AddMember {
+                        Step::AddMember {
                             group: GroupRef::Existing { id, .. },
                             user,
                             ..
                         } => {
                             w.set_added(id, user, true);
-                            w.audit(&audit_entry(action, commit, None, None))?;
+                            w.audit(&audit_entry(step, commit, None, None))?;
                             let entry = self.member_changes.entry(id.clone()).or_default();
                             entry.1.remove(user);
                             entry.0.insert(user.clone());
                             self.report.counts.added += 1;
                         }
-                        Action::RemoveMember {
+                        Step::RemoveMember {
                             group: GroupRef::Existing { id, .. },
                             user,
                             ..
                         } => {
                             w.set_added(id, user, false);
-                            w.audit(&audit_entry(action, commit, None, None))?;
+                            w.audit(&audit_entry(step, commit, None, None))?;
                             let entry = self.member_changes.entry(id.clone()).or_default();
                             entry.0.remove(user);
                             entry.1.insert(user.clone());
                             self.report.counts.removed += 1;
                         }
-                        Action::DeleteGroup { id, .. } => {
+                        Step::DeleteGroup { id, .. } => {
                             w.remove_group(id)?;
-                            w.audit(&audit_entry(action, commit, None, None))?;
+                            w.audit(&audit_entry(step, commit, None, None))?;
                             self.report.counts.deleted += 1;
                         }
                         _ => {}
@@ -534,7 +501,7 @@ mod budget_tests {
     use super::*;
     use crate::plan::model::Reason;
 
-    fn member(add: bool, group: &str, user: &str) -> Action {
+    fn member(add: bool, group: &str, user: &str) -> Step {
         let group = GroupRef::Existing {
             id: format!("id-{group}"),
             name: group.to_string(),
@@ -544,14 +511,14 @@ mod budget_tests {
             user.to_string(),
         );
         if add {
-            Action::AddMember {
+            Step::AddMember {
                 rule,
                 group,
                 user,
                 reason: Reason::NewlyMatches,
             }
         } else {
-            Action::RemoveMember {
+            Step::RemoveMember {
                 rule,
                 group,
                 user,

@@ -1,4 +1,5 @@
 //! Executes exactly a plan's actions against Okta, journalled, in a safe order, under the failsafe.
+//! Apply works on [`Step`]s, one per write, expanded from the plan's grouped actions.
 //!
 //! Order: adopt and create groups, add members, remove members, delete groups, stop managing. Every Okta
 //! write is first recorded as an intent in the store's journal (flushed), then sent; its outcome is
@@ -21,7 +22,7 @@ use serde::Serialize;
 
 use crate::okta::api::OktaApi;
 use crate::okta::error::OktaError;
-use crate::plan::model::{Action, GroupId, OrgView, Plan, UserId};
+use crate::plan::model::{GroupId, OrgView, Plan, Step, UserId};
 use crate::store::{Store, StoreError, SyncCounts};
 
 pub use recover::{RecoveryReport, recover_after_observe, recover_before_observe};
@@ -90,19 +91,19 @@ pub enum ApplyError {
     CannotManageGroups(#[from] Box<preflight::CannotManageGroups>),
 }
 
-/// Short, id-only description of an action for logs, failures and the audit trail.
-pub fn describe(action: &Action) -> String {
-    match action {
-        Action::CreateGroup { name, .. } => format!("create group {name:?}"),
-        Action::AdoptGroup { id, name, .. } => format!("adopt group {name:?} ({id})"),
-        Action::AddMember { group, user, .. } => {
+/// Short, id-only description of a step for logs, failures and the audit trail.
+pub fn describe(step: &Step) -> String {
+    match step {
+        Step::CreateGroup { name, .. } => format!("create group {name:?}"),
+        Step::AdoptGroup { id, name, .. } => format!("adopt group {name:?} ({id})"),
+        Step::AddMember { group, user, .. } => {
             format!("add user {user} to group {:?}", group.name())
         }
-        Action::RemoveMember { group, user, .. } => {
+        Step::RemoveMember { group, user, .. } => {
             format!("remove user {user} from group {:?}", group.name())
         }
-        Action::DeleteGroup { id, name, .. } => format!("delete group {name:?} ({id})"),
-        Action::StopManaging { id, name, .. } => format!("stop managing group {name:?} ({id})"),
+        Step::DeleteGroup { id, name, .. } => format!("delete group {name:?} ({id})"),
+        Step::StopManaging { id, name, .. } => format!("stop managing group {name:?} ({id})"),
     }
 }
 

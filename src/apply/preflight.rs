@@ -4,7 +4,7 @@
 
 use crate::okta::api::OktaApi;
 use crate::okta::error::OktaError;
-use crate::plan::model::{Action, Plan};
+use crate::plan::model::Plan;
 
 /// A group id and a user id no org has: removing that membership changes nothing, and Okta answers 404 when
 /// the credential may manage groups, 403 when it may not (the same probe as `dyngroups test-connection`).
@@ -30,11 +30,7 @@ pub struct CannotManageGroups {
 /// True when applying `plan` sends at least one write to Okta (adopting and stopping to manage a group only
 /// change the store).
 pub fn needs_okta_writes(plan: &Plan, max_writes: Option<u64>) -> bool {
-    max_writes != Some(0)
-        && plan
-            .actions
-            .iter()
-            .any(|a| !matches!(a, Action::AdoptGroup { .. } | Action::StopManaging { .. }))
+    max_writes != Some(0) && plan.actions.iter().any(|a| a.writes() > 0)
 }
 
 /// Probes groups-manage permission once when `plan` has Okta writes; a 403 is [`CannotManageGroups`]. Any

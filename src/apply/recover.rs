@@ -14,7 +14,7 @@ use super::exec::audit_entry;
 use crate::okta::api::{GroupQuery, OktaApi};
 use crate::okta::error::OktaError;
 use crate::okta::model::{Group, GroupType};
-use crate::plan::model::{Action, GroupRef, OrgView};
+use crate::plan::model::{GroupRef, OrgView, Step};
 use crate::store::{Intent, Store, StoreError, StoredGroup};
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
@@ -56,7 +56,7 @@ fn is_ours_candidate(g: &Group, name: &str) -> bool {
 }
 
 fn record_recovered(store: &Store, intent: &Intent, group_id: &str) -> Result<(), StoreError> {
-    let Action::CreateGroup {
+    let Step::CreateGroup {
         rule, name, values, ..
     } = &intent.action
     else {
@@ -114,7 +114,7 @@ pub async fn recover_before_observe(
             source,
         };
         match &intent.action {
-            Action::CreateGroup { name, .. } => {
+            Step::CreateGroup { name, .. } => {
                 if let Some(g) = managed.iter().find(|g| &g.name == name) {
                     let mut w = store.writer();
                     w.clear_intent(intent.seq);
@@ -162,7 +162,7 @@ pub async fn recover_before_observe(
                 }
                 // Not found (or ambiguous): phase 2 decides with the full group listing.
             }
-            Action::DeleteGroup { id, .. } => {
+            Step::DeleteGroup { id, .. } => {
                 let mut w = store.writer();
                 match api.get_group(id).await {
                     Err(e) if e.is_not_found() => {
@@ -204,7 +204,7 @@ pub fn recover_after_observe(store: &Store, org: &OrgView) -> Result<RecoveryRep
     for intent in &pending {
         let mut w = store.writer();
         match &intent.action {
-            Action::CreateGroup { name, .. } => {
+            Step::CreateGroup { name, .. } => {
                 let found: Vec<_> = org
                     .groups
                     .iter()
@@ -220,7 +220,7 @@ pub fn recover_after_observe(store: &Store, org: &OrgView) -> Result<RecoveryRep
                     continue;
                 }
             }
-            Action::AddMember {
+            Step::AddMember {
                 group: GroupRef::Existing { id, .. },
                 user,
                 ..
@@ -234,7 +234,7 @@ pub fn recover_after_observe(store: &Store, org: &OrgView) -> Result<RecoveryRep
                 ))?;
                 report.memberships_confirmed += 1;
             }
-            Action::RemoveMember {
+            Step::RemoveMember {
                 group: GroupRef::Existing { id, .. },
                 user,
                 ..

@@ -94,8 +94,10 @@ pub fn check(plan: &Plan, limits: &SafetyLimits) -> SafetyReport {
     let mut deletes: Vec<(&str, &str)> = Vec::new();
     for action in &plan.actions {
         match action {
-            Action::RemoveMember { rule, group, .. } => {
-                removes.entry(group.name()).or_insert((0, rule.as_str())).0 += 1;
+            Action::RemoveMembers {
+                rule, group, users, ..
+            } if !users.is_empty() => {
+                removes.entry(group.name()).or_insert((0, rule.as_str())).0 += users.len() as u64;
             }
             Action::DeleteGroup { rule, name, .. } => deletes.push((name.as_str(), rule.as_str())),
             _ => {}

@@ -8,7 +8,9 @@ use async_trait::async_trait;
 use super::*;
 use crate::okta::api::{GroupQuery, LogQuery};
 use crate::okta::model::{Group, GroupProfile, GroupType, LogEvent, User, UserSchema};
-use crate::plan::model::{GroupRef, IdList, OrgGroup, Reason, Summary};
+use crate::plan::model::{
+    Action, GroupRef, IdList, OrgGroup, PLAN_FORMAT_VERSION, Reason, Summary,
+};
 use crate::plan::state;
 
 const RULE: &str = "profile.department:department";
@@ -128,7 +130,7 @@ impl OktaApi for Fake {
 fn plan(actions: Vec<Action>, after: &[(&str, &[&str])]) -> Plan {
     let users = state::from_users(after.iter().map(|(u, names)| (*u, names.iter().copied())));
     Plan {
-        format_version: 1,
+        format_version: PLAN_FORMAT_VERSION,
         config_commit: Some("c0ffee".into()),
         config_fingerprint: "cf".into(),
         okta_fingerprint: "of".into(),
@@ -150,13 +152,21 @@ fn create(name: &str) -> Action {
     }
 }
 
-fn add_new(name: &str, user: &str) -> Action {
-    Action::AddMember {
+fn add_new(name: &str, users: &[&str]) -> Action {
+    Action::AddMembers {
         rule: RULE.into(),
         group: GroupRef::New { name: name.into() },
-        user: user.into(),
         reason: Reason::Matches,
+        users: users.iter().collect(),
     }
+}
+
+/// The one step of a group action.
+fn step(action: Action) -> Step {
+    let mut steps = action.steps();
+    let step = steps.next().expect("one step");
+    assert!(steps.next().is_none());
+    step
 }
 
 fn org_with(
@@ -188,9 +198,9 @@ async fn creates_groups_then_adds_members_and_records_everything() {
     let fake = Fake::default();
     let p = plan(
         vec![
-            add_new("department_sales", "00u1"),
+            add_new("department_sales", &["00u1"]),
             create("department_sales"),
-            add_new("department_sales", "00u2"),
+            add_new("department_sales", &["00u2"]),
         ],
         &[
             ("00u1", &["department_sales"]),
@@ -240,8 +250,7 @@ async fn a_failed_write_keeps_the_users_old_state_so_the_next_run_retries() {
     let p = plan(
         vec![
             create("department_sales"),
-            add_new("department_sales", "00u1"),
-            add_new("department_sales", "00u2"),
+            add_new("department_sales", &["00u1", "00u2"]),
         ],
         &[
             ("00u1", &["department_sales"]),
@@ -279,9 +288,8 @@ async fn blocked_groups_and_the_write_budget_hold_changes_back() {
         vec![
             create("department_sales"),
             create("department_ops"),
-            add_new("department_sales", "00u1"),
-            add_new("department_ops", "00u2"),
-            add_new("department_ops", "00u3"),
+            add_new("department_sales", &["00u1"]),
+            add_new("department_ops", &["00u2", "00u3"]),
         ],
         &[],
     );
@@ -346,8 +354,8 @@ async fn recovery_after_observe_settles_creates_and_memberships() {
         .begin_intents(
             None,
             vec![
-                create("department_ops"),
-                Action::AddMember {
+                step(create("department_ops")),
+                Step::AddMember {
                     rule: RULE.into(),
                     group: GroupRef::Existing {
                         id: "00g9".into(),
@@ -356,7 +364,7 @@ async fn recovery_after_observe_settles_creates_and_memberships() {
                     user: "00u1".into(),
                     reason: Reason::Matches,
                 },
-                create("department_never"),
+                step(create("department_never")),
             ],
         )
         .unwrap();

@@ -1,7 +1,7 @@
 //! `dyngroups plan`, `apply` and `sync`: thin wrappers over `reconcile`.
 
 use std::io::{IsTerminal, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use serde_json::json;
@@ -10,7 +10,7 @@ use super::status::thousands;
 use super::{Exit, Format, Globals};
 use crate::config::model::Config;
 use crate::okta::client::OktaClient;
-use crate::plan::model::Plan;
+use crate::plan::model::{Action, PLAN_FORMAT_VERSION, Plan};
 use crate::reconcile::{self, SyncOptions, SyncReport};
 
 #[derive(Debug, clap::Args)]
@@ -97,7 +97,7 @@ pub async fn plan(g: &Globals, args: &PlanArgs) -> anyhow::Result<Exit> {
     eprintln!(
         "plan written to {} ({} change(s)); apply it with `dyngroups apply {}`",
         args.out.display(),
-        thousands(plan.actions.len() as u64),
+        thousands(plan.actions.iter().map(Action::step_count).sum()),
         args.out.display()
     );
     Ok(if args.detailed_exitcode && !plan.actions.is_empty() {
@@ -110,8 +110,7 @@ pub async fn plan(g: &Globals, args: &PlanArgs) -> anyhow::Result<Exit> {
 pub async fn apply(g: &Globals, args: &ApplyArgs) -> anyhow::Result<Exit> {
     let raw = std::fs::read(&args.file)
         .with_context(|| format!("reading the plan {}", args.file.display()))?;
-    let saved: Plan = serde_json::from_slice(&raw)
-        .with_context(|| format!("{} is not a dyngroups plan", args.file.display()))?;
+    let saved = read_plan(&raw, &args.file)?;
     let cfg = load_config(g).await?;
     let okta = okta(g, &cfg)?;
     let store = g.store(&cfg)?;
@@ -124,6 +123,31 @@ pub async fn apply(g: &Globals, args: &ApplyArgs) -> anyhow::Result<Exit> {
         .await
         .with_context(|| format!("applying {}", args.file.display()))?;
     show(g, &report, Some(&okta))
+}
+
+/// Just the version of a saved plan: read before the rest, whose shape depends on it.
+#[derive(serde::Deserialize)]
+struct PlanVersion {
+    format_version: u32,
+}
+
+/// Parses a plan written by `dyngroups plan --out`, refusing one of another format version (an older
+/// dyngroups wrote it; its actions may not mean what this version's do).
+pub(crate) fn read_plan(raw: &[u8], file: &Path) -> anyhow::Result<Plan> {
+    let version: PlanVersion = serde_json::from_slice(raw)
+        .with_context(|| format!("{} is not a dyngroups plan", file.display()))?;
+    if version.format_version != PLAN_FORMAT_VERSION {
+        anyhow::bail!(
+            "{} is a plan of format version {}, but this dyngroups applies only version {}: re-run \
+             `dyngroups plan --out {}` with this version, then apply the new plan",
+            file.display(),
+            version.format_version,
+            PLAN_FORMAT_VERSION,
+            file.display()
+        );
+    }
+    serde_json::from_slice(raw)
+        .with_context(|| format!("{} is not a dyngroups plan", file.display()))
 }
 
 pub async fn sync(g: &Globals, args: &SyncArgs) -> anyhow::Result<Exit> {
@@ -317,4 +341,28 @@ pub fn report_summary(report: &SyncReport) -> serde_json::Value {
         "api_calls": report.api_calls.total(),
         "duration_ms": report.duration_ms,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_plan_of_another_format_version_is_refused_naming_the_file_and_the_fix() {
+        let file = Path::new("saved/plan.json");
+        // A format 1 plan: one action per membership (this version cannot read those actions at all).
+        let old = json!({"format_version": 1, "actions": [{"action": "add_member", "rule": "r",
+            "group": {"kind": "new", "name": "department_sales"}, "user": "00u1", "reason": "matches"}]});
+        let err = read_plan(old.to_string().as_bytes(), file).unwrap_err();
+        let msg = format!("{err:#}");
+        assert!(msg.contains("saved/plan.json"), "{msg}");
+        assert!(msg.contains("format version 1"), "{msg}");
+        assert!(msg.contains("re-run `dyngroups plan"), "{msg}");
+
+        let err = read_plan(b"{\"actions\": []}", file).unwrap_err();
+        assert!(
+            format!("{err:#}").contains("saved/plan.json is not a dyngroups plan"),
+            "{err:#}"
+        );
+    }
 }

@@ -36,7 +36,7 @@ pub struct TickReport {
     pub api_calls: u64,
     /// 429 answers the tick got.
     pub rate_limited: u64,
-    /// Planned changes (actions) of the tick.
+    /// Planned changes of the tick (one per user added or removed, group created, adopted, deleted or let go).
     pub changes: u64,
 }
 

@@ -57,7 +57,7 @@ impl SyncTick {
             licensed_users: report.licensed_users,
             api_calls: stats.total_calls,
             rate_limited: stats.rate_limited + stats.concurrency_limited,
-            changes: report.plan.actions.len() as u64,
+            changes: report.plan.actions.iter().map(|a| a.step_count()).sum(),
         };
         Ok((report, tick))
     }

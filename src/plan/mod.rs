@@ -3,7 +3,8 @@
 //!
 //! Module map: [`naming`] (values -> group names), `values` (users -> groups of a rule), `collisions`
 //! (new / adopt / skip / managed), `membership` (the three policies), [`checks`] (downstream warnings),
-//! [`fingerprint`], `planner` (the orchestration behind [`plan`]).
+//! [`fingerprint`], `planner` (the orchestration behind [`plan`]), [`action`] (the plan's actions and the
+//! steps apply executes).
 //!
 //! # User statuses
 //! Only ACTIVE users are desired members and count for licensing (the product says "active users"). For
@@ -33,6 +34,7 @@ mod membership;
 mod planner;
 mod values;
 
+pub mod action;
 pub mod checks;
 pub mod fingerprint;
 pub mod model;

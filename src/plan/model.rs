@@ -1,5 +1,6 @@
 //! The plan as plain data (terraform's `internal/plans` shape): what the planner saw, what it decided per
-//! rule and group, and the closed set of actions apply executes. A change's `reason` is for display only.
+//! rule and group, and the closed set of actions apply executes (defined in [`super::action`], re-exported
+//! here). A change's `reason` is for display only.
 //! Also the planner's inputs: the observed org (`OrgView`) and what the store remembers (`Remembered`).
 
 use std::collections::BTreeMap;
@@ -7,13 +8,15 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+pub use super::action::{Action, Step, Steps};
 pub use super::ids::IdList;
 pub use super::state::RuleState;
 pub use super::users::UserTable;
 use crate::config::model::RuleId;
 use crate::okta::model::{GroupType, UserStatus};
 
-pub const PLAN_FORMAT_VERSION: u32 = 1;
+/// Version 2: membership changes are grouped per (group, reason) (`add_members`, `remove_members`).
+pub const PLAN_FORMAT_VERSION: u32 = 2;
 
 pub type UserId = String;
 pub type GroupId = String;
@@ -214,48 +217,6 @@ impl GroupRef {
             GroupRef::Existing { name, .. } | GroupRef::New { name } => name,
         }
     }
-}
-
-/// The closed set of changes apply can make. Apply runs them in this order: create, adopt, add,
-/// remove, delete, stop managing.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case", tag = "action")]
-pub enum Action {
-    CreateGroup {
-        rule: RuleId,
-        name: String,
-        description: Option<String>,
-        values: Vec<String>,
-    },
-    AdoptGroup {
-        rule: RuleId,
-        id: GroupId,
-        name: String,
-        values: Vec<String>,
-    },
-    AddMember {
-        rule: RuleId,
-        group: GroupRef,
-        user: UserId,
-        reason: Reason,
-    },
-    RemoveMember {
-        rule: RuleId,
-        group: GroupRef,
-        user: UserId,
-        reason: Reason,
-    },
-    DeleteGroup {
-        rule: RuleId,
-        id: GroupId,
-        name: String,
-    },
-    /// The rule was removed: forget the group; it stays in Okta untouched.
-    StopManaging {
-        rule: RuleId,
-        id: GroupId,
-        name: String,
-    },
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -403,6 +403,8 @@ fn compute_rules(
 }
 
 /// All actions in apply order (create, adopt, add, remove, delete, stop), in one allocation of exact size.
+/// Membership changes become one `AddMembers` per (group, reason), then one `RemoveMembers` per (group,
+/// reason), groups in their planned order, reasons in `Reason` order, users sorted by id.
 fn assemble(
     actions: Actions<'_>,
     rule_ids: &[RuleId],
@@ -416,37 +418,85 @@ fn assemble(
         delete,
         stop,
     } = actions;
+    let reasons: Vec<(BTreeSet<Reason>, BTreeSet<Reason>)> = members
+        .iter()
+        .map(|o| {
+            (
+                o.diff.adds.iter().map(|a| a.1).collect(),
+                o.diff.removes.iter().map(|r| r.1).collect(),
+            )
+        })
+        .collect();
+    let grouped: usize = reasons.iter().map(|(a, r)| a.len() + r.len()).sum();
     let mut all =
-        Vec::with_capacity(create.len() + adopt.len() + memberships + delete.len() + stop.len());
+        Vec::with_capacity(create.len() + adopt.len() + grouped + delete.len() + stop.len());
     all.extend(create);
     all.extend(adopt);
-    for o in &members {
-        let rule = &rule_ids[o.rule];
-        all.extend(o.diff.adds.iter().map(|&(u, reason)| Action::AddMember {
-            rule: rule.clone(),
-            group: o.group.clone(),
-            user: users.id(u).to_string(),
-            reason,
-        }));
-    }
-    for o in &members {
-        let rule = &rule_ids[o.rule];
-        all.extend(o.diff.removes.iter().map(|&(m, reason)| {
-            let user = match m {
-                Member::Known(u) => users.id(u).to_string(),
-                Member::Unknown(id) => id.to_string(),
-            };
-            Action::RemoveMember {
-                rule: rule.clone(),
+    for (o, (add_reasons, _)) in members.iter().zip(&reasons) {
+        for &reason in add_reasons {
+            // Adds are in user order, which is id order.
+            let ids = o.diff.adds.iter().filter(move |a| a.1 == reason);
+            all.push(Action::AddMembers {
+                rule: rule_ids[o.rule].clone(),
                 group: o.group.clone(),
-                user,
                 reason,
-            }
-        }));
+                users: packed(ids.map(|&(u, _)| users.id(u))),
+            });
+        }
+    }
+    for (o, (_, remove_reasons)) in members.iter().zip(&reasons) {
+        for &reason in remove_reasons {
+            // Removes are the known members in id order, then the unknown ids in id order: merged.
+            let of = o.diff.removes.iter().filter(move |r| r.1 == reason);
+            let known = of.clone().filter_map(|(m, _)| match m {
+                Member::Known(u) => Some(users.id(*u)),
+                Member::Unknown(_) => None,
+            });
+            let unknown = of.filter_map(|(m, _)| match m {
+                Member::Known(_) => None,
+                Member::Unknown(id) => Some(*id),
+            });
+            all.push(Action::RemoveMembers {
+                rule: rule_ids[o.rule].clone(),
+                group: o.group.clone(),
+                reason,
+                users: packed(merged(known, unknown)),
+            });
+        }
     }
     all.extend(delete);
     all.extend(stop);
+    debug_assert_eq!(
+        all.iter()
+            .filter(|a| matches!(a, Action::AddMembers { .. } | Action::RemoveMembers { .. }))
+            .map(|a| a.writes() as usize)
+            .sum::<usize>(),
+        memberships
+    );
     all
+}
+
+/// `ids` in one buffer of exactly their size (counted in a first pass).
+fn packed<'s>(ids: impl Iterator<Item = &'s str> + Clone) -> IdList {
+    let (n, bytes) = ids.clone().fold((0, 0), |(n, b), id| (n + 1, b + id.len()));
+    let mut list = IdList::with_capacity(n, bytes);
+    for id in ids {
+        list.push(id);
+    }
+    list
+}
+
+/// Two id-sorted sequences as one id-sorted sequence.
+fn merged<'s>(
+    a: impl Iterator<Item = &'s str> + Clone,
+    b: impl Iterator<Item = &'s str> + Clone,
+) -> impl Iterator<Item = &'s str> + Clone {
+    let (mut a, mut b) = (a.peekable(), b.peekable());
+    std::iter::from_fn(move || match (a.peek(), b.peek()) {
+        (Some(x), Some(y)) if y < x => b.next(),
+        (Some(_), _) => a.next(),
+        (None, _) => b.next(),
+    })
 }
 
 /// A rule's whole state after the plan, when it differs from the remembered one: for each group managed
@@ -470,7 +520,7 @@ fn rule_state_after(st: &RuleAfter<'_>, users: &Users<'_>) -> Option<RuleState> 
                 && rem.iter().zip(&lists).all(|((name, ids), (n, (d, f)))| {
                     name == n
                         && ids.len() == d.len() + f.len()
-                        && merged(d, f).map(|u| users.id(u)).eq(ids.iter())
+                        && merged_indices(d, f).map(|u| users.id(u)).eq(ids.iter())
                 })
         }
         None => lists.is_empty(),
@@ -481,9 +531,9 @@ fn rule_state_after(st: &RuleAfter<'_>, users: &Users<'_>) -> Option<RuleState> 
     let after = lists
         .into_iter()
         .map(|(name, (d, f))| {
-            let bytes = merged(d, f).map(|u| users.id(u).len()).sum();
+            let bytes = merged_indices(d, f).map(|u| users.id(u).len()).sum();
             let mut ids = IdList::with_capacity(d.len() + f.len(), bytes);
-            merged(d, f).for_each(|u| ids.push(users.id(u)));
+            merged_indices(d, f).for_each(|u| ids.push(users.id(u)));
             (name.to_string(), ids)
         })
         .collect();
@@ -491,7 +541,7 @@ fn rule_state_after(st: &RuleAfter<'_>, users: &Users<'_>) -> Option<RuleState> 
 }
 
 /// Two sorted index lists merged in order.
-fn merged<'s>(a: &'s [u32], b: &'s [u32]) -> impl Iterator<Item = u32> + 's {
+fn merged_indices<'s>(a: &'s [u32], b: &'s [u32]) -> impl Iterator<Item = u32> + 's {
     let (mut i, mut j) = (0, 0);
     std::iter::from_fn(move || {
         let next = match (a.get(i), b.get(j)) {

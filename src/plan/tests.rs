@@ -10,6 +10,8 @@ use super::plan;
 use crate::config::model::*;
 use crate::okta::model::{GroupType, UserStatus};
 
+mod grouping;
+
 pub(crate) fn config(policies: Policies, rules: &[(&str, &str)]) -> Config {
     Config {
         instance: Instance {
@@ -105,7 +107,7 @@ fn per_user(state: &RuleState) -> BTreeMap<String, BTreeSet<String>> {
         .collect()
 }
 
-/// Adds and removes of a plan as `+group:user:reason` / `-group:user:reason`.
+/// Adds and removes of a plan, one per user, as `+group:user:reason` / `-group:user:reason`.
 fn changes(p: &Plan) -> Vec<String> {
     let r = |r: &Reason| {
         serde_json::to_value(r)
@@ -116,19 +118,20 @@ fn changes(p: &Plan) -> Vec<String> {
     };
     p.actions
         .iter()
+        .flat_map(Action::steps)
         .filter_map(|a| match a {
-            Action::AddMember {
+            Step::AddMember {
                 group,
                 user,
                 reason,
                 ..
-            } => Some(format!("+{}:{user}:{}", group.name(), r(reason))),
-            Action::RemoveMember {
+            } => Some(format!("+{}:{user}:{}", group.name(), r(&reason))),
+            Step::RemoveMember {
                 group,
                 user,
                 reason,
                 ..
-            } => Some(format!("-{}:{user}:{}", group.name(), r(reason))),
+            } => Some(format!("-{}:{user}:{}", group.name(), r(&reason))),
             _ => None,
         })
         .collect()
@@ -185,14 +188,15 @@ fn scenario(policy: MembershipPolicy) -> Plan {
     )
 }
 
+// The tables list changes in plan order: per group, adds by reason (in `Reason` order), users by id.
 #[test]
 fn enforce_table() {
     assert_eq!(
         changes(&scenario(MembershipPolicy::Enforce)),
         [
-            "+department_sales:u1:manual_removal_undone",
-            "+department_sales:u4:newly_matches",
             "+department_sales:u5:matches",
+            "+department_sales:u4:newly_matches",
+            "+department_sales:u1:manual_removal_undone",
             "-department_eng:u4:value_changed",
             "-department_sales:u3:no_longer_active",
             "-department_sales:u9:not_matching",
@@ -205,9 +209,9 @@ fn respect_manual_partial_table() {
     assert_eq!(
         changes(&scenario(MembershipPolicy::RespectManualPartial)),
         [
-            "+department_sales:u1:manual_removal_undone",
-            "+department_sales:u4:newly_matches",
             "+department_sales:u5:matches",
+            "+department_sales:u4:newly_matches",
+            "+department_sales:u1:manual_removal_undone",
             "-department_eng:u4:value_changed",
             "-department_sales:u3:no_longer_active",
         ]
@@ -219,8 +223,8 @@ fn respect_manual_full_table() {
     assert_eq!(
         changes(&scenario(MembershipPolicy::RespectManualFull)),
         [
-            "+department_sales:u4:newly_matches",
             "+department_sales:u5:matches",
+            "+department_sales:u4:newly_matches",
             "-department_eng:u4:value_changed",
             "-department_sales:u3:no_longer_active",
         ]

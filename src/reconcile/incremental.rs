@@ -325,7 +325,7 @@ fn touched(plan: &Plan) -> (BTreeSet<GroupId>, BTreeSet<String>) {
     let mut created = BTreeSet::new();
     for a in &plan.actions {
         match a {
-            Action::AddMember { group, .. } | Action::RemoveMember { group, .. } => match group {
+            Action::AddMembers { group, .. } | Action::RemoveMembers { group, .. } => match group {
                 GroupRef::Existing { id, .. } => {
                     ids.insert(id.clone());
                 }

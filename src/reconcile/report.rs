@@ -86,7 +86,10 @@ pub enum ReconcileError {
         "the saved plan is stale: {what} changed since it was made ({detail}); make a new plan"
     )]
     StalePlan { what: String, detail: String },
-    #[error("the saved plan has format version {found}; this dyngroups reads version {supported}")]
+    #[error(
+        "the saved plan has format version {found}; this dyngroups reads version {supported}: re-run \
+         `dyngroups plan` and apply the new plan"
+    )]
     PlanVersion { found: u32, supported: u32 },
     #[error(
         "the store at {dir} already manages {groups} group(s); re-initialising would discard that: pass --force"

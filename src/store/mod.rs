@@ -552,12 +552,12 @@ impl Store {
     pub fn begin_intents(
         &self,
         commit: Option<&str>,
-        actions: Vec<crate::plan::model::Action>,
+        steps: Vec<crate::plan::model::Step>,
     ) -> Result<Vec<Intent>, StoreError> {
         let mut w = self.writer();
         let now = Utc::now();
-        let mut out = Vec::with_capacity(actions.len());
-        for action in actions {
+        let mut out = Vec::with_capacity(steps.len());
+        for action in steps {
             let intent = Intent {
                 seq: self.next_seq()?,
                 at: now,

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::config::model::RuleId;
-use crate::plan::model::{Action, GroupId, ManagedGroup, UserId};
+use crate::plan::model::{GroupId, ManagedGroup, Step, UserId};
 
 /// A group this instance manages.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -151,6 +151,7 @@ pub struct Intent {
     pub seq: u64,
     pub at: DateTime<Utc>,
     pub commit: Option<String>,
+    /// One write of a plan's action (named `action` in the JSON, as journals of earlier versions have it).
     /// For membership changes, `group` is always `GroupRef::Existing`.
-    pub action: Action,
+    pub action: Step,
 }

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use chrono::Utc;
 
 use super::*;
-use crate::plan::model::{Action, GroupRef, Reason};
+use crate::plan::model::{GroupRef, Reason, Step};
 
 fn group(id: &str, name: &str) -> StoredGroup {
     StoredGroup {
@@ -142,7 +142,7 @@ fn intents_survive_a_reopen_until_cleared() {
         let intents = store
             .begin_intents(
                 Some("abc"),
-                vec![Action::AddMember {
+                vec![Step::AddMember {
                     rule: "r".to_string(),
                     group: GroupRef::Existing {
                         id: "00g1".to_string(),
@@ -164,6 +164,33 @@ fn intents_survive_a_reopen_until_cleared() {
     w.clear_intent(seq);
     w.commit().unwrap();
     assert!(store.pending_intents().unwrap().is_empty());
+}
+
+/// A journal written by dyngroups before plan format 2 (one action per membership) stays readable: its
+/// entries are the `Step`s apply journals now, with the same JSON.
+#[test]
+fn intents_journalled_by_the_previous_version_are_read_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let old = r#"{"seq":7,"at":"2026-11-30T10:00:00Z","commit":"abc","action":{"action":"add_member","rule":"profile.department:department","group":{"kind":"existing","id":"00g1","name":"department_sales"},"user":"00u1","reason":"newly_matches"}}"#;
+    let mut w = store.writer();
+    w.put_raw(keys::seq(keys::JOURNAL, 7), old.as_bytes().to_vec());
+    w.commit().unwrap();
+    let pending = store.pending_intents().unwrap();
+    assert_eq!(pending.len(), 1);
+    assert_eq!(
+        pending[0].action,
+        Step::AddMember {
+            rule: "profile.department:department".to_string(),
+            group: GroupRef::Existing {
+                id: "00g1".to_string(),
+                name: "department_sales".to_string(),
+            },
+            user: "00u1".to_string(),
+            reason: Reason::NewlyMatches,
+        }
+    );
+    assert_eq!(serde_json::to_string(&pending[0]).unwrap(), old);
 }
 
 #[test]

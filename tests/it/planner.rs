@@ -226,17 +226,20 @@ async fn apply(api: &Emulator, plan: &Plan, rem: &mut Remembered) {
                     },
                 );
             }
-            Action::AddMember { group, user, .. } | Action::RemoveMember { group, user, .. } => {
+            Action::AddMembers { group, users, .. }
+            | Action::RemoveMembers { group, users, .. } => {
                 let gid = match group {
                     GroupRef::Existing { id, .. } => id.clone(),
                     GroupRef::New { name } => created[name].clone(),
                 };
-                if matches!(a, Action::AddMember { .. }) {
-                    api.add_member(&gid, user).await.expect("add member");
-                    added.insert((gid, user.clone()));
-                } else {
-                    api.remove_member(&gid, user).await.expect("remove member");
-                    added.remove(&(gid, user.clone()));
+                for user in users {
+                    if matches!(a, Action::AddMembers { .. }) {
+                        api.add_member(&gid, user).await.expect("add member");
+                        added.insert((gid.clone(), user.to_string()));
+                    } else {
+                        api.remove_member(&gid, user).await.expect("remove member");
+                        added.remove(&(gid.clone(), user.to_string()));
+                    }
                 }
             }
             Action::DeleteGroup { id, .. } => {

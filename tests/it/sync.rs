@@ -14,6 +14,7 @@ use dyngroups::config::model::{
 use dyngroups::okta::api::{GroupQuery, LogQuery, OktaApi};
 use dyngroups::okta::error::OktaError;
 use dyngroups::okta::model::{Group, GroupProfile, LogEvent, User, UserSchema};
+use dyngroups::plan::model::{Action, Plan, Step};
 use dyngroups::reconcile::{self, ReconcileError, SyncOptions, SyncReport};
 use dyngroups::sim::Emulator;
 use dyngroups::store::{Store, StoreError, SyncStatus};
@@ -805,6 +806,28 @@ async fn cli_plan_apply_dry_run_exit_codes_and_a_read_only_token() {
             "{}",
             String::from_utf8_lossy(&plan.stderr)
         );
+        // The same plan as plan format 1 wrote it (one action per membership) is refused, naming the fix.
+        let mut old: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&plan_file).unwrap()).unwrap();
+        let saved: Plan = serde_json::from_value(old.clone()).unwrap();
+        let steps: Vec<Step> = saved.actions.iter().flat_map(Action::steps).collect();
+        assert!(steps.iter().any(|s| matches!(s, Step::AddMember { .. })));
+        old["format_version"] = json!(1);
+        old["actions"] = serde_json::to_value(&steps).unwrap();
+        let old_file = format!("{plan_file}.v1");
+        std::fs::write(&old_file, old.to_string()).unwrap();
+        let refused = cli(&["apply", &old_file], &c, &s, &url).output().unwrap();
+        assert_eq!(refused.status.code(), Some(1));
+        let err = String::from_utf8_lossy(&refused.stderr);
+        assert!(
+            err.contains(&old_file) && err.contains("re-run `dyngroups plan"),
+            "{err}"
+        );
+        assert!(
+            emu2.group_by_name("department_sales").is_none(),
+            "nothing changed"
+        );
+
         let apply = cli(&["apply", &plan_file], &c, &s, &url).output().unwrap();
         assert!(
             apply.status.success(),

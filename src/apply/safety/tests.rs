@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use super::*;
-use crate::plan::model::{GroupPlan, GroupRef, Reason, RulePlan, Summary};
+use crate::plan::model::{GroupPlan, GroupRef, PLAN_FORMAT_VERSION, Reason, RulePlan, Summary};
 
 const RULE: &str = "profile.department:department";
 
@@ -23,23 +23,29 @@ fn group(name: &str, members: u64) -> GroupPlan {
     }
 }
 
+/// `n` removals from group `name`, split over two actions (two reasons), as the planner groups them.
 fn removes(name: &str, n: u64) -> Vec<Action> {
-    (0..n)
-        .map(|i| Action::RemoveMember {
-            rule: RULE.into(),
-            group: GroupRef::Existing {
-                id: format!("id_{name}"),
-                name: name.into(),
-            },
-            user: format!("00u{i}"),
-            reason: Reason::ValueChanged,
-        })
-        .collect()
+    let half = n / 2;
+    [
+        (Reason::ValueChanged, 0..half),
+        (Reason::NotMatching, half..n),
+    ]
+    .into_iter()
+    .map(|(reason, users)| Action::RemoveMembers {
+        rule: RULE.into(),
+        group: GroupRef::Existing {
+            id: format!("id_{name}"),
+            name: name.into(),
+        },
+        reason,
+        users: users.map(|i| format!("00u{i:04}")).collect(),
+    })
+    .collect()
 }
 
 fn plan(groups: Vec<GroupPlan>, actions: Vec<Action>) -> Plan {
     Plan {
-        format_version: 1,
+        format_version: PLAN_FORMAT_VERSION,
         config_commit: None,
         config_fingerprint: String::new(),
         okta_fingerprint: String::new(),
@@ -92,6 +98,8 @@ fn too_many_removals_in_total_block_every_group_losing_members() {
     assert!(!check(&plan(small, removes("a", 3)), &limits).is_stop());
     let mut actions = removes("a", 25);
     actions.extend(removes("b", 20));
+    // A group with an empty removal list loses no one: it is not held back.
+    actions.extend(removes("c", 0));
     let report = check(&plan(groups, actions), &limits);
     assert_eq!(report.names(), ["a".to_string(), "b".to_string()].into());
     assert!(matches!(
