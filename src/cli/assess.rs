@@ -6,7 +6,7 @@ use std::io::Write;
 use anyhow::Context;
 
 use super::{Exit, Format, Globals};
-use crate::plan::model::{Action, Plan};
+use crate::plan::model::Plan;
 
 #[derive(Debug, clap::Args)]
 #[command(
@@ -78,17 +78,6 @@ pub async fn assess(
         .await
         .context("reading users and groups from Okta")?;
     let mut plan = crate::plan::plan(&only, &org, remembered);
-    if prefix.is_some() {
-        let existing: std::collections::BTreeSet<String> =
-            config.rules.iter().map(|r| r.id()).collect();
-        plan.stop_managing.retain(|m| !existing.contains(&m.rule));
-        plan.actions
-            .retain(|a| !matches!(a, Action::StopManaging { rule, .. } if existing.contains(rule) && !only.rules.iter().any(|r| &r.id() == rule)));
-        plan.summary.groups_stop_managing = plan
-            .actions
-            .iter()
-            .filter(|a| matches!(a, Action::StopManaging { .. }))
-            .count() as u64;
-    }
+    crate::github::base::keep_other_rules(&mut plan, config, &only);
     Ok(plan)
 }

@@ -13,7 +13,9 @@ use crate::config::model::Config;
 use crate::okta::api::OktaApi;
 use crate::okta::client::OktaClient;
 use crate::okta::error::OktaError;
-use crate::plan::model::{Plan, Remembered};
+use std::collections::BTreeSet;
+
+use crate::plan::model::{Action, Plan, Remembered};
 
 use super::comment::{CommentInput, Limit, render};
 use super::diff::{PlanDiff, diff_plans};
@@ -49,6 +51,29 @@ pub fn only_rule(mut config: Config, prefix: Option<&str>) -> Config {
         config.rules.retain(|r| r.prefix == p);
     }
     config
+}
+
+/// A plan of `only` (the config narrowed by `--rule`) read as a plan of `full`: the rules left out are
+/// not removed rules, so the stop-managing of their groups is dropped.
+pub fn keep_other_rules(plan: &mut Plan, full: &Config, only: &Config) {
+    let kept: BTreeSet<String> = only.rules.iter().map(|r| r.id()).collect();
+    let left_out: BTreeSet<String> = full
+        .rules
+        .iter()
+        .map(|r| r.id())
+        .filter(|id| !kept.contains(id))
+        .collect();
+    if left_out.is_empty() {
+        return;
+    }
+    plan.stop_managing.retain(|m| !left_out.contains(&m.rule));
+    plan.actions
+        .retain(|a| !matches!(a, Action::StopManaging { rule, .. } if left_out.contains(rule)));
+    plan.summary.groups_stop_managing = plan
+        .actions
+        .iter()
+        .filter(|a| matches!(a, Action::StopManaging { .. }))
+        .count() as u64;
 }
 
 /// The config at `rev` of the `--config` repository, validated.
@@ -124,8 +149,10 @@ pub async fn assess_against(
     base_rev: &str,
     rule: Option<&str>,
 ) -> anyhow::Result<BaseAssessment> {
-    let head_cfg = only_rule(g.load_config()?, rule);
-    let base_cfg = only_rule(load_config_at(g, base_rev)?, rule);
+    let head_full = g.load_config()?;
+    let base_full = load_config_at(g, base_rev)?;
+    let head_cfg = only_rule(head_full.clone(), rule);
+    let base_cfg = only_rule(base_full.clone(), rule);
     if head_cfg.instance.okta_domain != base_cfg.instance.okta_domain
         || head_cfg.instance.credential != base_cfg.instance.credential
     {
@@ -136,9 +163,11 @@ pub async fn assess_against(
     let api = OktaClient::connect(&base_cfg.instance, g.args.okta_url.as_deref())
         .with_context(|| format!("connecting to Okta for instance {}", base_cfg.instance.name))?;
     let remembered = remembered_if_any(g, &base_cfg)?;
-    let (base, head) = plan_both(&api, &head_cfg, &base_cfg, &remembered)
+    let (mut base, mut head) = plan_both(&api, &head_cfg, &base_cfg, &remembered)
         .await
         .context("reading the org from Okta")?;
+    keep_other_rules(&mut base, &base_full, &base_cfg);
+    keep_other_rules(&mut head, &head_full, &head_cfg);
     let diff = diff_plans(&base, &head);
     Ok(BaseAssessment {
         instance: base_cfg.instance.name.clone(),
@@ -245,4 +274,35 @@ pub async fn assess_base(g: &Globals, args: &crate::cli::assess::Args) -> anyhow
         anyhow::bail!("assess_base needs --base REV");
     };
     assess_base_rev(g, base, args.rule.as_deref(), args.detailed_exitcode).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bench::planner::{bench_config, lean_org, settle};
+
+    #[test]
+    fn a_plan_narrowed_to_one_rule_stops_managing_no_other_rules_groups() {
+        let full = bench_config();
+        let org = lean_org(200, 5);
+        let first = crate::plan::plan(&full, &org, &Remembered::default());
+        let (org, remembered) = settle(org, &first);
+        let only = only_rule(full.clone(), Some("department"));
+        let mut plan = crate::plan::plan(&only, &org, &remembered);
+        assert!(
+            plan.summary.groups_stop_managing > 0,
+            "planning the narrowed config alone reads the other rules as removed"
+        );
+        keep_other_rules(&mut plan, &full, &only);
+        assert_eq!(plan.summary.groups_stop_managing, 0);
+        assert!(plan.stop_managing.is_empty() && plan.actions.is_empty());
+        // A rule really removed from the config is still stopped.
+        let mut fewer = full.clone();
+        fewer.rules.retain(|r| r.prefix != "skill");
+        let only = only_rule(fewer.clone(), Some("department"));
+        let mut plan = crate::plan::plan(&only, &org, &remembered);
+        keep_other_rules(&mut plan, &fewer, &only);
+        assert!(plan.summary.groups_stop_managing > 0);
+        assert!(plan.stop_managing.iter().all(|m| m.rule.contains("skills")));
+    }
 }

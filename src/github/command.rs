@@ -7,7 +7,7 @@ use std::io::Write as _;
 use anyhow::Context as _;
 
 use crate::cli::{Exit, Globals};
-use crate::github::base::{assess_against, only_rule, remembered_if_any};
+use crate::github::base::{assess_against, keep_other_rules, only_rule, remembered_if_any};
 use crate::github::client::{DEFAULT_API_URL, GithubClient, RepoRef, Upserted};
 use crate::github::comment::{CommentInput, Limit, render};
 use crate::github::publish::publish;
@@ -120,14 +120,16 @@ pub async fn run(g: &Globals, args: &Args) -> anyhow::Result<Exit> {
         return deliver(args, &a.comment_input()).await;
     }
     // Without a base there is only the pull request's config to connect with: pass --base on pull requests.
-    let cfg = only_rule(g.load_config()?, args.rule.as_deref());
+    let full = g.load_config()?;
+    let cfg = only_rule(full.clone(), args.rule.as_deref());
     let api = OktaClient::connect(&cfg.instance, g.args.okta_url.as_deref())
         .with_context(|| format!("connecting to Okta for instance {}", cfg.instance.name))?;
     let remembered = remembered_if_any(g, &cfg)?;
     let view = crate::okta::observe::observe(&api, &cfg, &remembered)
         .await
         .context("reading the org from Okta")?;
-    let head = crate::plan::plan(&cfg, &view, &remembered);
+    let mut head = crate::plan::plan(&cfg, &view, &remembered);
+    keep_other_rules(&mut head, &full, &cfg);
     let input = CommentInput {
         instance: &cfg.instance.name,
         head: &head,
