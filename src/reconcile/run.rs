@@ -46,9 +46,21 @@ pub async fn prepare(
     store: &Store,
     config: &Config,
 ) -> Result<Prepared, ReconcileError> {
-    let mut recovery = recover_before_observe(api, store).await.map_err(Box::new)?;
+    let recovery = recover_before_observe(api, store).await.map_err(Box::new)?;
     let remembered = store.remembered()?;
     let org = observe(api, config, &remembered).await?;
+    plan_observed(store, config, org, remembered, recovery)
+}
+
+/// After observing: resolves the journal's intents the observation settles (which may change the store's
+/// memory, then read again), and plans.
+fn plan_observed(
+    store: &Store,
+    config: &Config,
+    org: OrgView,
+    remembered: Remembered,
+    mut recovery: RecoveryReport,
+) -> Result<Prepared, ReconcileError> {
     let phase2 = recover_after_observe(store, &org)?;
     recovery
         .groups_recovered
@@ -291,7 +303,7 @@ async fn prepare_sync(
     // Decided before recovery: an interrupted apply (dirty store, journal) forces a full observation.
     let meta = store.snapshot_meta()?;
     let reason = incremental::full_reason(store, config, full, meta.as_ref())?;
-    let mut recovery = recover_before_observe(api, store).await.map_err(Box::new)?;
+    let recovery = recover_before_observe(api, store).await.map_err(Box::new)?;
     let remembered = store.remembered()?;
     let prev = match reason {
         None => Some(store.snapshot()?),
@@ -304,32 +316,11 @@ async fn prepare_sync(
             what: "reading the org from Okta".to_string(),
             source: Box::new(source),
         })?;
-    let org = obs.org;
-    let phase2 = recover_after_observe(store, &org)?;
-    recovery
-        .groups_recovered
-        .extend(phase2.groups_recovered.iter().cloned());
-    recovery.memberships_confirmed += phase2.memberships_confirmed;
-    recovery.cleared += phase2.cleared;
-    let remembered = if phase2.changed_store() {
-        store.remembered()?
-    } else {
-        remembered
-    };
-    let plan = crate::plan::plan(config, &org, &remembered);
+    let prepared = plan_observed(store, config, obs.org, remembered, recovery)?;
     let mut info = obs.info;
     info.reason = reason;
     tracing::info!("observed the org: {}", info.label());
-    Ok((
-        Prepared {
-            org,
-            remembered,
-            plan,
-            recovery,
-        },
-        info,
-        obs.next,
-    ))
+    Ok((prepared, info, obs.next))
 }
 
 /// Plan and apply now (`dyngroups sync`, the daemon's hourly run). `dry_run` plans and changes nothing.
