@@ -668,3 +668,34 @@ fn fingerprints_track_inputs() {
     );
     assert!(a.okta_fingerprint.starts_with("sha256:"));
 }
+
+#[test]
+fn a_user_listed_twice_counts_once_with_the_active_then_fuller_record() {
+    let c = config(Policies::default(), &[("department", "department")]);
+    let dup = OrgView {
+        users: vec![
+            active("u2", "Sales"),
+            user("u1", UserStatus::Active, None),
+            user("u2", UserStatus::Suspended, Some(json!("Eng"))),
+            active("u1", "Eng"),
+            active("u3", "Eng"),
+        ]
+        .into(),
+        ..OrgView::default()
+    };
+    let clean = OrgView {
+        users: vec![
+            active("u1", "Eng"),
+            active("u2", "Sales"),
+            active("u3", "Eng"),
+        ]
+        .into(),
+        ..OrgView::default()
+    };
+    let a = plan(&c, &dup, &Remembered::default());
+    let b = plan(&c, &clean, &Remembered::default());
+    assert_eq!(a.rules, b.rules);
+    assert_eq!(a.actions, b.actions);
+    assert_eq!(a.user_groups_after, b.user_groups_after);
+    assert_eq!(a.summary.adds, 3);
+}
