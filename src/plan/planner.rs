@@ -56,7 +56,8 @@ impl<'a> Recalled<'a> {
             by_name: HashMap::new(),
         };
         for (name, ids) in rem.into_iter().flatten() {
-            let mut idx: Vec<u32> = ids.iter().filter_map(|id| users.find(id)).collect();
+            let mut idx: Vec<u32> = Vec::with_capacity(ids.len());
+            users.find_each(ids.iter(), |u| idx.push(u), |_| {});
             idx.sort_unstable();
             for &u in &idx {
                 out.seen[u as usize] = true;
