@@ -9,14 +9,16 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use chrono::Utc;
 use futures::StreamExt;
 
+use rustc_hash::{FxHashMap, FxHashSet};
+
 use super::hooks::Hooks;
+use super::order::{Item, Key, all_items, budget_order};
 use super::progress::Progress;
 use super::{ApplyError, ApplyOptions, ApplyReport, Failure, MemberChanges, describe, is_fatal};
-use crate::config::model::RuleId;
 use crate::okta::api::OktaApi;
 use crate::okta::error::OktaError;
 use crate::okta::model::{Group, GroupProfile};
-use crate::plan::model::{Action, GroupId, GroupRef, Plan, Step, UserId};
+use crate::plan::model::{Action, GroupId, GroupRef, Plan, Step};
 use crate::store::{AuditEntry, Intent, Store, StoredGroup};
 
 /// Intents journalled (and flushed) per round of concurrent writes.
@@ -39,8 +41,9 @@ pub(crate) struct Run<'a> {
     writes: AtomicU64,
     halted: Mutex<Option<String>>,
     pub report: ApplyReport,
-    /// (rule, user) pairs with a planned change that was not applied.
-    pub unsettled: BTreeSet<(RuleId, UserId)>,
+    /// (rule, user) pairs with a planned change that was not applied (borrowed from the plan: a budgeted
+    /// first sync defers millions).
+    pub unsettled: FxHashSet<Key<'a>>,
     /// group id -> (users added, users removed) in this run.
     pub member_changes: MemberChanges,
     /// Groups created in this run.
@@ -56,34 +59,6 @@ pub(super) fn change_name(step: &Step) -> &'static str {
         Step::DeleteGroup { .. } => "delete_group",
         Step::StopManaging { .. } => "stop_managing",
     }
-}
-
-/// Membership writes in the order a write budget is spent: removals of users who gain no group (leavers,
-/// non-matching members) first; then users who move, each one's removal right before their addition (a
-/// budget that runs out never leaves a moved user in both groups); then additions of users who lose none.
-/// Ties keep the plan's order.
-pub(super) fn budget_order(adds: Vec<Step>, removes: Vec<Step>) -> Vec<Step> {
-    let gaining: BTreeSet<String> = adds
-        .iter()
-        .filter_map(|a| a.user().map(str::to_string))
-        .collect();
-    let losing: BTreeSet<String> = removes
-        .iter()
-        .filter_map(|a| a.user().map(str::to_string))
-        .collect();
-    let mut all: Vec<(u8, String, u8, Step)> = Vec::with_capacity(adds.len() + removes.len());
-    for a in removes {
-        let user = a.user().unwrap_or_default().to_string();
-        let class = if gaining.contains(&user) { 1 } else { 0 };
-        all.push((class, if class == 1 { user } else { String::new() }, 0, a));
-    }
-    for a in adds {
-        let user = a.user().unwrap_or_default().to_string();
-        let class = if losing.contains(&user) { 1 } else { 2 };
-        all.push((class, if class == 1 { user } else { String::new() }, 1, a));
-    }
-    all.sort_by(|x, y| (x.0, &x.1, x.2).cmp(&(y.0, &y.1, y.2)));
-    all.into_iter().map(|(.., a)| a).collect()
 }
 
 pub(super) fn audit_entry(
@@ -136,7 +111,7 @@ impl<'a> Run<'a> {
             writes: AtomicU64::new(0),
             halted: Mutex::new(None),
             report: ApplyReport::default(),
-            unsettled: BTreeSet::new(),
+            unsettled: FxHashSet::default(),
             member_changes: BTreeMap::new(),
             created_ids: BTreeSet::new(),
         })
@@ -150,19 +125,18 @@ impl<'a> Run<'a> {
         self.halted.lock().ok().and_then(|h| h.clone())
     }
 
-    fn unsettle(&mut self, step: &Step) {
-        if let Some(user) = step.user() {
-            self.unsettled
-                .insert((step.rule().to_string(), user.to_string()));
+    fn unsettle(&mut self, key: Option<Key<'a>>) {
+        if let Some(key) = key {
+            self.unsettled.insert(key);
         }
     }
 
     /// Counts the steps of an action the failsafe holds back; their users keep their old state.
-    fn block(&mut self, action: &Action) {
+    fn block(&mut self, action: &'a Action) {
         match action {
             Action::AddMembers { rule, users, .. } | Action::RemoveMembers { rule, users, .. } => {
                 for user in users {
-                    self.unsettled.insert((rule.clone(), user.to_string()));
+                    self.unsettled.insert((rule.as_str(), user));
                 }
             }
             _ => {}
@@ -176,11 +150,9 @@ impl<'a> Run<'a> {
         w.commit()?;
 
         let mut adopts = Vec::new();
-        let mut creates = Vec::new();
-        let mut adds = Vec::new();
-        let mut removes = Vec::new();
-        let mut deletes = Vec::new();
         let mut stops = Vec::new();
+        let (mut creates, mut adds, mut removes, mut deletes) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         let plan = self.plan;
         for action in &plan.actions {
             if !matches!(action, Action::StopManaging { .. })
@@ -189,35 +161,30 @@ impl<'a> Run<'a> {
                 self.block(action);
                 continue;
             }
-            let into = match action {
-                Action::AdoptGroup { .. } => &mut adopts,
-                Action::CreateGroup { .. } => &mut creates,
-                Action::AddMembers { .. } => &mut adds,
-                Action::RemoveMembers { .. } => &mut removes,
-                Action::DeleteGroup { .. } => &mut deletes,
-                Action::StopManaging { .. } => &mut stops,
-            };
-            into.extend(action.steps());
+            match action {
+                Action::AdoptGroup { .. } => adopts.extend(action.steps()),
+                Action::StopManaging { .. } => stops.extend(action.steps()),
+                Action::CreateGroup { .. } => creates.push(action),
+                Action::AddMembers { .. } => adds.push(action),
+                Action::RemoveMembers { .. } => removes.push(action),
+                Action::DeleteGroup { .. } => deletes.push(action),
+            }
         }
         self.adopt(&adopts)?;
         self.progress.set_stage("creating groups");
-        self.write_all(creates).await?;
+        self.write_all(all_items(creates)).await?;
         if self.opts.max_writes.is_some() {
             // A budget may end the run early: spend it in the order that is safe to stop at.
             self.progress.set_stage("changing members");
-            let adds = self.resolve(adds);
-            let removes = self.resolve(removes);
             self.write_all(budget_order(adds, removes)).await?;
         } else {
             self.progress.set_stage("adding members");
-            let adds = self.resolve(adds);
-            self.write_all(adds).await?;
+            self.write_all(all_items(adds)).await?;
             self.progress.set_stage("removing members");
-            let removes = self.resolve(removes);
-            self.write_all(removes).await?;
+            self.write_all(all_items(removes)).await?;
         }
         self.progress.set_stage("deleting groups");
-        self.write_all(deletes).await?;
+        self.write_all(all_items(deletes)).await?;
         self.stop_managing(&stops)?;
         self.progress.finish();
         self.report.writes = self.writes.load(Ordering::SeqCst);
@@ -267,59 +234,70 @@ impl<'a> Run<'a> {
         Ok(())
     }
 
-    /// Replaces `GroupRef::New` by the id of the group created in this run; defers steps whose group was not created.
-    fn resolve(&mut self, steps: Vec<Step>) -> Vec<Step> {
-        let mut out = Vec::with_capacity(steps.len());
-        for mut step in steps {
-            let group = match &mut step {
-                Step::AddMember { group, .. } | Step::RemoveMember { group, .. } => group,
-                _ => {
-                    out.push(step);
-                    continue;
+    /// Replaces `GroupRef::New` by the id of the group created in this run; defers a step whose group was not
+    /// created (None).
+    fn resolve(&mut self, mut item: Item<'a>) -> Option<Item<'a>> {
+        if let Step::AddMember { group, .. } | Step::RemoveMember { group, .. } = &mut item.step
+            && let GroupRef::New { name } = group
+        {
+            match self.report.created.get(name.as_str()) {
+                Some(id) => {
+                    *group = GroupRef::Existing {
+                        id: id.clone(),
+                        name: name.clone(),
+                    }
                 }
-            };
-            if let GroupRef::New { name } = group {
-                match self.report.created.get(name.as_str()) {
-                    Some(id) => {
-                        *group = GroupRef::Existing {
-                            id: id.clone(),
-                            name: name.clone(),
-                        }
-                    }
-                    None => {
-                        self.report.counts.deferred += 1;
-                        self.unsettle(&step);
-                        continue;
-                    }
+                None => {
+                    self.report.counts.deferred += 1;
+                    self.unsettle(item.key);
+                    return None;
                 }
             }
-            out.push(step);
         }
-        out
+        Some(item)
     }
 
-    /// Journals, sends and records a list of Okta writes of one kind, `CHUNK` at a time.
-    async fn write_all(&mut self, steps: Vec<Step>) -> Result<(), ApplyError> {
-        let mut rest = steps.into_iter().peekable();
+    /// Journals, sends and records a stream of Okta writes of one kind, `CHUNK` at a time.
+    async fn write_all(
+        &mut self,
+        items: impl Iterator<Item = Item<'a>> + Send,
+    ) -> Result<(), ApplyError> {
+        let mut rest = items.peekable();
         while rest.peek().is_some() {
+            if self.halted().is_some() || self.budget_spent() {
+                for item in rest.by_ref() {
+                    self.report.counts.deferred += 1;
+                    self.unsettle(item.key);
+                }
+                break;
+            }
             // Never more than the budget left, so the cut falls exactly where the order puts it.
             let left = self.opts.max_writes.map_or(CHUNK as u64, |max| {
                 max.saturating_sub(self.writes.load(Ordering::SeqCst))
             });
             let take = (left.min(CHUNK as u64) as usize).max(1);
-            let chunk: Vec<Step> = rest.by_ref().take(take).collect();
-            if self.halted().is_some() || self.budget_spent() {
-                for step in &chunk {
-                    self.report.counts.deferred += 1;
-                    self.unsettle(step);
+            let mut steps = Vec::with_capacity(take);
+            let mut keys = Vec::with_capacity(take);
+            while steps.len() < take {
+                let Some(item) = rest.next() else { break };
+                if let Some(item) = self.resolve(item) {
+                    steps.push(item.step);
+                    keys.push(item.key);
                 }
+            }
+            if steps.is_empty() {
                 continue;
             }
             let intents = self
                 .store
-                .begin_intents(self.plan.config_commit.as_deref(), chunk)?;
+                .begin_intents(self.plan.config_commit.as_deref(), steps)?;
+            let keys: FxHashMap<u64, Key<'a>> = intents
+                .iter()
+                .zip(keys)
+                .filter_map(|(i, k)| k.map(|k| (i.seq, k)))
+                .collect();
             let results = self.send(intents).await;
-            self.record(results)?;
+            self.record(results, &keys)?;
         }
         Ok(())
     }
@@ -395,7 +373,11 @@ impl<'a> Run<'a> {
         }
     }
 
-    fn record(&mut self, results: Vec<(Intent, Outcome)>) -> Result<(), ApplyError> {
+    fn record(
+        &mut self,
+        results: Vec<(Intent, Outcome)>,
+        keys: &FxHashMap<u64, Key<'a>>,
+    ) -> Result<(), ApplyError> {
         let commit = self.plan.config_commit.clone();
         let commit = commit.as_deref();
         let mut w = self.store.writer();
@@ -407,7 +389,7 @@ impl<'a> Run<'a> {
                     // Never sent: forget the intent, the next run plans it again.
                     w.clear_intent(intent.seq);
                     self.report.counts.deferred += 1;
-                    self.unsettle(step);
+                    self.unsettle(keys.get(&intent.seq).copied());
                 }
                 Outcome::Failed(e) => {
                     if outcome_unknown(step, &e) {
@@ -427,7 +409,7 @@ impl<'a> Run<'a> {
                         error: e.to_string(),
                     });
                     self.report.counts.failed += 1;
-                    self.unsettle(step);
+                    self.unsettle(keys.get(&intent.seq).copied());
                 }
                 Outcome::Done(group) => {
                     w.clear_intent(intent.seq);
@@ -493,66 +475,5 @@ impl<'a> Run<'a> {
             self.store.flush()?;
         }
         Ok(())
-    }
-}
-
-#[cfg(test)]
-mod budget_tests {
-    use super::*;
-    use crate::plan::model::Reason;
-
-    fn member(add: bool, group: &str, user: &str) -> Step {
-        let group = GroupRef::Existing {
-            id: format!("id-{group}"),
-            name: group.to_string(),
-        };
-        let (rule, user) = (
-            "profile.department:department".to_string(),
-            user.to_string(),
-        );
-        if add {
-            Step::AddMember {
-                rule,
-                group,
-                user,
-                reason: Reason::NewlyMatches,
-            }
-        } else {
-            Step::RemoveMember {
-                rule,
-                group,
-                user,
-                reason: Reason::ValueChanged,
-            }
-        }
-    }
-
-    #[test]
-    fn a_budget_is_spent_on_leavers_then_moves_in_pairs_then_new_access() {
-        let adds = vec![
-            member(true, "b", "u-new"),
-            member(true, "b", "u2"),
-            member(true, "c", "u1"),
-        ];
-        let removes = vec![
-            member(false, "a", "u1"),
-            member(false, "a", "u2"),
-            member(false, "a", "u-left"),
-        ];
-        let order: Vec<String> = budget_order(adds, removes)
-            .iter()
-            .map(|a| describe(a).replace("group ", ""))
-            .collect();
-        assert_eq!(
-            order,
-            vec![
-                "remove user u-left from \"a\"",
-                "remove user u1 from \"a\"",
-                "add user u1 to \"c\"",
-                "remove user u2 from \"a\"",
-                "add user u2 to \"b\"",
-                "add user u-new to \"b\"",
-            ]
-        );
     }
 }

@@ -10,6 +10,7 @@
 
 mod exec;
 pub mod hooks;
+mod order;
 pub mod preflight;
 pub mod progress;
 mod record;

@@ -71,7 +71,7 @@ pub(super) fn finish(
         let old = state::by_user(before.user_groups.get(rule).unwrap_or(&empty));
         let new = state::by_user(after);
         let settled = |user: &str| {
-            run.unsettled.is_empty() || !run.unsettled.contains(&(rule.clone(), user.to_string()))
+            run.unsettled.is_empty() || !run.unsettled.contains(&(rule.as_str(), user))
         };
         for (user, names) in &new {
             if settled(user) && old.get(user) != Some(names) {
