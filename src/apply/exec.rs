@@ -234,10 +234,11 @@ impl<'a> Run<'a> {
         Ok(())
     }
 
-    /// Replaces `GroupRef::New` by the id of the group created in this run; defers a step whose group was not
-    /// created (None).
-    fn resolve(&mut self, mut item: Item<'a>) -> Option<Item<'a>> {
-        if let Step::AddMember { group, .. } | Step::RemoveMember { group, .. } = &mut item.step
+    /// The item's step, with `GroupRef::New` replaced by the id of the group created in this run; None (the
+    /// step deferred) when that group was not created.
+    fn resolve(&mut self, item: Item<'a>) -> Option<(Step, Option<Key<'a>>)> {
+        let mut step = item.step()?;
+        if let Step::AddMember { group, .. } | Step::RemoveMember { group, .. } = &mut step
             && let GroupRef::New { name } = group
         {
             match self.report.created.get(name.as_str()) {
@@ -254,7 +255,7 @@ impl<'a> Run<'a> {
                 }
             }
         }
-        Some(item)
+        Some((step, item.key))
     }
 
     /// Journals, sends and records a stream of Okta writes of one kind, `CHUNK` at a time.
@@ -280,9 +281,9 @@ impl<'a> Run<'a> {
             let mut keys = Vec::with_capacity(take);
             while steps.len() < take {
                 let Some(item) = rest.next() else { break };
-                if let Some(item) = self.resolve(item) {
-                    steps.push(item.step);
-                    keys.push(item.key);
+                if let Some((step, key)) = self.resolve(item) {
+                    steps.push(step);
+                    keys.push(key);
                 }
             }
             if steps.is_empty() {

@@ -11,10 +11,18 @@ use crate::plan::model::{Action, Step};
 /// A (rule, user) pair whose recorded state depends on a step; borrowed from the plan.
 pub(crate) type Key<'a> = (&'a str, &'a str);
 
-/// One write to make, and the pair it settles (membership steps only).
+/// One write to make (built only when it is sent: a deferred write costs nothing), and the pair it settles
+/// (membership steps only).
 pub(crate) struct Item<'a> {
-    pub step: Step,
+    action: &'a Action,
+    index: usize,
     pub key: Option<Key<'a>>,
+}
+
+impl Item<'_> {
+    pub fn step(&self) -> Option<Step> {
+        self.action.step(self.index)
+    }
 }
 
 /// The steps of actions, in order, each with its key.
@@ -32,12 +40,10 @@ pub(crate) fn items<'a>(action: &'a Action) -> impl Iterator<Item = Item<'a>> + 
         }
         _ => None,
     };
-    let mut users = members.map(|(rule, users)| (rule, users.iter()));
-    action.steps().map(move |step| {
-        let key = users
-            .as_mut()
-            .and_then(|(rule, it)| it.next().map(|u| (*rule, u)));
-        Item { step, key }
+    (0..action.step_count() as usize).map(move |index| Item {
+        action,
+        index,
+        key: members.and_then(|(rule, users)| users.get(index).map(|u| (rule, u))),
     })
 }
 
@@ -127,8 +133,9 @@ mod tests {
         let order: Vec<String> = budget_order(vec![&b, &c], vec![&a])
             .map(|i| {
                 let user = i.key.map(|k| k.1).unwrap_or_default();
-                assert_eq!(i.step.user(), Some(user), "each step carries its own key");
-                crate::apply::describe(&i.step).replace("group ", "")
+                let step = i.step().expect("a step");
+                assert_eq!(step.user(), Some(user), "each step carries its own key");
+                crate::apply::describe(&step).replace("group ", "")
             })
             .collect();
         assert_eq!(

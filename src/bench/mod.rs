@@ -2,6 +2,7 @@
 //! its own child process, so peak memory is that run's alone) and syncs against the emulator on the
 //! Workforce rate-limit profile with a time scale; prints one table and writes a JSON file.
 
+pub mod apply;
 pub mod memory;
 pub mod planner;
 pub mod sync;
@@ -54,9 +55,21 @@ pub struct Args {
     /// Internal, with --planner-only: plan the settled org (after the first sync) instead.
     #[arg(long, hide = true)]
     pub settled: bool,
+    /// Internal: apply one budgeted run of this size's first plan in this process, print figures as JSON.
+    #[arg(long, hide = true)]
+    pub apply_only: Option<usize>,
 }
 
+/// Writes one token may make in an hour on the Workforce groups bucket (225 a minute at our 90 % share of
+/// half of 500): the budget of the apply benchmark's run.
+const HOURLY_BUDGET: u64 = 13_500;
+
 pub async fn run(args: &Args) -> anyhow::Result<()> {
+    if let Some(n) = args.apply_only {
+        let f = apply::run(n, HOURLY_BUDGET).await?;
+        println!("{}", serde_json::to_string(&f)?);
+        return Ok(());
+    }
     if let Some(n) = args.planner_only {
         let f = planner::run(n, args.settled);
         println!("{}", serde_json::to_string(&f)?);
@@ -78,6 +91,10 @@ pub async fn run(args: &Args) -> anyhow::Result<()> {
         eprintln!("bench: planner, {n} users ...");
         rows.push(planner_row(n, false)?);
         rows.push(planner_row(n, true)?);
+    }
+    if let Some(&n) = args.planner_users.iter().max() {
+        eprintln!("bench: apply, one budgeted run of the {n}-user first plan ...");
+        rows.push(apply_row(n)?);
     }
     print_table(&rows);
     let json = serde_json::json!({"format_version": 1, "machine": machine(), "runs": rows});
@@ -125,6 +142,39 @@ fn planner_row(users: usize, settled: bool) -> anyhow::Result<Row> {
         peak_rss_mib: num("peak_rss") / 1048576.0,
         note: format!(
             "org alone {:.0} MiB; planning added {:.0} MiB",
+            num("rss_before") / 1048576.0,
+            (num("peak_rss") - num("rss_before")).max(0.0) / 1048576.0
+        ),
+        ..Row::default()
+    })
+}
+
+/// One budgeted apply run in a child process (its peak memory alone).
+fn apply_row(users: usize) -> anyhow::Result<Row> {
+    let exe = std::env::current_exe().context("finding the dyngroups binary")?;
+    let out = Command::new(exe)
+        .args(["bench", "--apply-only", &users.to_string()])
+        .output()
+        .context("running the apply benchmark child")?;
+    if !out.status.success() {
+        anyhow::bail!(
+            "apply benchmark at {users} users failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let f: serde_json::Value =
+        serde_json::from_slice(&out.stdout).context("reading the apply figures")?;
+    let num = |k: &str| f.get(k).and_then(|v| v.as_f64()).unwrap_or(0.0);
+    Ok(Row {
+        run: format!("apply, one hourly budget ({HOURLY_BUDGET} writes)"),
+        users,
+        wall_seconds: num("apply_seconds"),
+        peak_rss_mib: num("peak_rss") / 1048576.0,
+        note: format!(
+            "Okta answering at once; {:.0} of {:.0} planned writes made, {:.0} deferred; org and plan {:.0} MiB, apply added {:.0} MiB",
+            num("writes"),
+            num("planned_writes"),
+            num("deferred"),
             num("rss_before") / 1048576.0,
             (num("peak_rss") - num("rss_before")).max(0.0) / 1048576.0
         ),

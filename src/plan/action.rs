@@ -120,45 +120,12 @@ impl Action {
         self.steps().len() as u64
     }
 
-    /// The name of the group the action touches.
-    pub fn group_name(&self) -> &str {
-        match self {
-            Action::CreateGroup { name, .. }
-            | Action::AdoptGroup { name, .. }
-            | Action::DeleteGroup { name, .. }
-            | Action::StopManaging { name, .. } => name,
-            Action::AddMembers { group, .. } | Action::RemoveMembers { group, .. } => group.name(),
-        }
-    }
-}
-
-/// The steps of one action, see [`Action::steps`].
-#[derive(Debug, Clone)]
-pub struct Steps<'a> {
-    action: &'a Action,
-    /// Index of the next step.
-    next: usize,
-}
-
-impl Steps<'_> {
-    fn total(&self) -> usize {
-        match self.action {
-            Action::AddMembers { users, .. } | Action::RemoveMembers { users, .. } => users.len(),
-            _ => 1,
-        }
-    }
-}
-
-impl Iterator for Steps<'_> {
-    type Item = Step;
-
-    fn next(&mut self) -> Option<Step> {
-        let i = self.next;
-        if i >= self.total() {
+    /// Step `i` of [`Action::steps`], built on its own.
+    pub fn step(&self, i: usize) -> Option<Step> {
+        if i >= self.step_count() as usize {
             return None;
         }
-        self.next += 1;
-        Some(match self.action {
+        Some(match self {
             Action::CreateGroup {
                 rule,
                 name,
@@ -214,6 +181,46 @@ impl Iterator for Steps<'_> {
                 name: name.clone(),
             },
         })
+    }
+
+    /// The name of the group the action touches.
+    pub fn group_name(&self) -> &str {
+        match self {
+            Action::CreateGroup { name, .. }
+            | Action::AdoptGroup { name, .. }
+            | Action::DeleteGroup { name, .. }
+            | Action::StopManaging { name, .. } => name,
+            Action::AddMembers { group, .. } | Action::RemoveMembers { group, .. } => group.name(),
+        }
+    }
+}
+
+/// The steps of one action, see [`Action::steps`].
+#[derive(Debug, Clone)]
+pub struct Steps<'a> {
+    action: &'a Action,
+    /// Index of the next step.
+    next: usize,
+}
+
+impl Steps<'_> {
+    fn total(&self) -> usize {
+        match self.action {
+            Action::AddMembers { users, .. } | Action::RemoveMembers { users, .. } => users.len(),
+            _ => 1,
+        }
+    }
+}
+
+impl Iterator for Steps<'_> {
+    type Item = Step;
+
+    fn next(&mut self) -> Option<Step> {
+        if self.next >= self.total() {
+            return None;
+        }
+        self.next += 1;
+        self.action.step(self.next - 1)
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {

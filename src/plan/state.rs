@@ -5,14 +5,19 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use rustc_hash::FxHashMap;
+
 use super::ids::IdList;
 
 /// One rule's state: group name -> sorted ids of the users whose values yielded it. No list is empty.
 pub type RuleState = BTreeMap<String, IdList>;
 
-/// Per user (sorted): the group names (sorted) the state records for them.
-pub fn by_user(state: &RuleState) -> BTreeMap<&str, Vec<&str>> {
-    let mut out: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+/// Per user: the group names (sorted) the state records for them. A hash map: a million users are a
+/// million entries, and callers look users up rather than walk them in order.
+pub fn by_user(state: &RuleState) -> FxHashMap<&str, Vec<&str>> {
+    let total: usize = state.values().map(IdList::len).sum();
+    let mut out: FxHashMap<&str, Vec<&str>> = FxHashMap::default();
+    out.reserve(total);
     for (name, users) in state {
         for u in users {
             out.entry(u).or_default().push(name.as_str());
