@@ -104,26 +104,31 @@ pub async fn run(args: &Args) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// One planner run in a child process: the first plan of a new org, or (`settled`) the no-change plan of
-/// the org once that plan was applied (reads every member and the recorded state).
-fn planner_row(users: usize, settled: bool) -> anyhow::Result<Row> {
+/// Runs this binary with `args` and reads the JSON figures it prints.
+fn child(args: &[&str], what: &str) -> anyhow::Result<serde_json::Value> {
     let exe = std::env::current_exe().context("finding the dyngroups binary")?;
-    let mut cmd = Command::new(exe);
-    cmd.args(["bench", "--planner-only", &users.to_string()]);
-    if settled {
-        cmd.arg("--settled");
-    }
-    let out = cmd
+    let out = Command::new(exe)
+        .args(args)
         .output()
-        .context("running the planner benchmark child")?;
+        .with_context(|| format!("running the {what}"))?;
     if !out.status.success() {
         anyhow::bail!(
-            "planner benchmark at {users} users failed: {}",
+            "the {what} failed: {}",
             String::from_utf8_lossy(&out.stderr)
         );
     }
-    let f: serde_json::Value =
-        serde_json::from_slice(&out.stdout).context("reading the planner figures")?;
+    serde_json::from_slice(&out.stdout).with_context(|| format!("reading the {what}'s figures"))
+}
+
+/// One planner run in a child process: the first plan of a new org, or (`settled`) the no-change plan of
+/// the org once that plan was applied (reads every member and the recorded state).
+fn planner_row(users: usize, settled: bool) -> anyhow::Result<Row> {
+    let n = users.to_string();
+    let mut args = vec!["bench", "--planner-only", &n];
+    if settled {
+        args.push("--settled");
+    }
+    let f = child(&args, &format!("planner benchmark at {users} users"))?;
     let num = |k: &str| f.get(k).and_then(|v| v.as_f64()).unwrap_or(0.0);
     Ok(Row {
         run: if settled {
@@ -151,19 +156,11 @@ fn planner_row(users: usize, settled: bool) -> anyhow::Result<Row> {
 
 /// One budgeted apply run in a child process (its peak memory alone).
 fn apply_row(users: usize) -> anyhow::Result<Row> {
-    let exe = std::env::current_exe().context("finding the dyngroups binary")?;
-    let out = Command::new(exe)
-        .args(["bench", "--apply-only", &users.to_string()])
-        .output()
-        .context("running the apply benchmark child")?;
-    if !out.status.success() {
-        anyhow::bail!(
-            "apply benchmark at {users} users failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-    let f: serde_json::Value =
-        serde_json::from_slice(&out.stdout).context("reading the apply figures")?;
+    let n = users.to_string();
+    let f = child(
+        &["bench", "--apply-only", &n],
+        &format!("apply benchmark at {users} users"),
+    )?;
     let num = |k: &str| f.get(k).and_then(|v| v.as_f64()).unwrap_or(0.0);
     Ok(Row {
         run: format!("apply, one hourly budget ({HOURLY_BUDGET} writes)"),
