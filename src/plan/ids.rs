@@ -61,8 +61,10 @@ impl IdList {
         (1..self.len()).all(|i| self.get(i - 1) < self.get(i))
     }
 
-    /// Binary search; the list must be sorted (lists the planner and the store build are).
+    /// Binary search; the list must be sorted (lists the planner and the store build are; debug builds,
+    /// hence every test, check it).
     pub fn contains(&self, id: &str) -> bool {
+        debug_assert!(self.is_sorted(), "IdList::contains on an unsorted list");
         let (mut lo, mut hi) = (0, self.len());
         while lo < hi {
             let mid = (lo + hi) / 2;
