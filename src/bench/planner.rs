@@ -146,6 +146,7 @@ pub fn bench_config() -> Config {
             safety: SafetyLimits::default(),
             budget: Budget::default(),
             full_sync_every_hours: 24,
+            history_days: 365,
         },
         rules: vec![
             rule("department", "department"),

@@ -357,6 +357,28 @@ mod tests {
     }
 
     #[test]
+    fn history_retention_is_read_from_the_sync_section() {
+        let cfg = load(&tree(&[
+            (
+                "dyngroups.yaml",
+                "okta: {domain: acme.okta.com}\nsync: {keep_history_days: 30, full_every_hours: 6}\n",
+            ),
+            (
+                "rules/a.yaml",
+                "rules: [{attribute: profile.city, prefix: location}]\n",
+            ),
+        ]))
+        .unwrap();
+        assert_eq!(
+            (
+                cfg.instance.history_days,
+                cfg.instance.full_sync_every_hours
+            ),
+            (30, 6)
+        );
+    }
+
+    #[test]
     fn defaults_and_origins_in_block_and_flow_style() {
         let cfg = load(&tree(&[
             ("dyngroups.yaml", "okta: {domain: acme.okta.com}\n"),
@@ -377,6 +399,7 @@ mod tests {
             super::super::model::Credential::default()
         );
         assert_eq!(cfg.instance.full_sync_every_hours, 24);
+        assert_eq!(cfg.instance.history_days, 365);
         assert_eq!(cfg.commit.as_deref(), Some("abc"));
         let origins: Vec<(String, usize, usize)> = cfg
             .rules

@@ -150,6 +150,8 @@ pub struct Instance {
     pub budget: Budget,
     /// Hours between full reconciles; incremental syncs in between.
     pub full_sync_every_hours: u64,
+    /// Days of sync history and audit trail the store keeps.
+    pub history_days: u64,
 }
 
 /// Where in the config repository something was written (for messages).

@@ -105,6 +105,8 @@ pub struct RawBudget {
 pub struct RawSync {
     /// Hours between full reconciles (at least 1). Default: 24.
     pub full_every_hours: Option<u64>,
+    /// Days of sync history and audit trail the store keeps (1 to 3650). Default: 365.
+    pub keep_history_days: Option<u64>,
 }
 
 /// A rule file `rules/*.yaml`: one or more attribute rules.

@@ -19,6 +19,8 @@ pub const DEFAULT_SCOPES: [&str; 3] =
     ["okta.users.read", "okta.groups.manage", "okta.schemas.read"];
 /// Default hours between full reconciles.
 pub const DEFAULT_FULL_SYNC_HOURS: u64 = 24;
+/// Days of history and audit kept: a year, longer than Okta's own System Log keeps (90 days).
+pub const DEFAULT_HISTORY_DAYS: u64 = 365;
 
 /// The instance, or None when `doc` got a problem.
 pub(crate) fn instance(doc: &Doc<'_>, raw: RawInstance) -> Option<Instance> {
@@ -122,7 +124,7 @@ pub(crate) fn instance(doc: &Doc<'_>, raw: RawInstance) -> Option<Instance> {
     }
 
     let mut full_sync_every_hours = DEFAULT_FULL_SYNC_HOURS;
-    if let Some(h) = raw.sync.and_then(|s| s.full_every_hours) {
+    if let Some(h) = raw.sync.as_ref().and_then(|s| s.full_every_hours) {
         if (1..=24 * 31).contains(&h) {
             full_sync_every_hours = h;
         } else {
@@ -130,6 +132,19 @@ pub(crate) fn instance(doc: &Doc<'_>, raw: RawInstance) -> Option<Instance> {
                 &[k("sync"), k("full_every_hours")],
                 false,
                 "`full_every_hours` must be from 1 to 744 (31 days)",
+            );
+        }
+    }
+
+    let mut history_days = DEFAULT_HISTORY_DAYS;
+    if let Some(d) = raw.sync.as_ref().and_then(|s| s.keep_history_days) {
+        if (1..=3650).contains(&d) {
+            history_days = d;
+        } else {
+            doc.report(
+                &[k("sync"), k("keep_history_days")],
+                false,
+                "`keep_history_days` must be from 1 to 3650 (ten years)",
             );
         }
     }
@@ -146,6 +161,7 @@ pub(crate) fn instance(doc: &Doc<'_>, raw: RawInstance) -> Option<Instance> {
         safety,
         budget,
         full_sync_every_hours,
+        history_days,
     })
 }
 

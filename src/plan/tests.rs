@@ -23,6 +23,7 @@ pub(crate) fn config(policies: Policies, rules: &[(&str, &str)]) -> Config {
             safety: SafetyLimits::default(),
             budget: Budget::default(),
             full_sync_every_hours: 24,
+            history_days: 365,
         },
         rules: rules
             .iter()

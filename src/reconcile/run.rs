@@ -130,7 +130,13 @@ struct Entry<'a> {
     observe: Option<String>,
 }
 
-fn record_history(store: &Store, entry: Entry<'_>, started: Instant) -> Result<(), ReconcileError> {
+/// Records the run in the history, then forgets history and audit entries older than the instance keeps.
+fn record_history(
+    store: &Store,
+    config: &Config,
+    entry: Entry<'_>,
+    started: Instant,
+) -> Result<(), ReconcileError> {
     let mut w = store.writer();
     w.history(&SyncRecord {
         at: Utc::now(),
@@ -146,6 +152,11 @@ fn record_history(store: &Store, entry: Entry<'_>, started: Instant) -> Result<(
         observe: entry.observe,
     })?;
     w.commit()?;
+    let days = config.instance.history_days;
+    let gone = store.prune(Utc::now() - chrono::TimeDelta::days(days as i64))?;
+    if gone > 0 {
+        tracing::info!("forgot {gone} history and audit entries older than {days} days");
+    }
     store.flush()?;
     if let Err(e) = crate::store::views::write_snapshot(store) {
         tracing::warn!("could not write the status snapshot next to the store: {e}");
@@ -263,7 +274,7 @@ async fn execute(
         message,
         observe: report.observe.as_ref().map(ObserveInfo::label),
     };
-    record_history(store, entry, started)?;
+    record_history(store, config, entry, started)?;
     report.apply = Some(applied);
     report.duration_ms = started.elapsed().as_millis() as u64;
     Ok(report)
@@ -290,7 +301,7 @@ fn record_failure(
         message: Some(err.to_string()),
         observe: None,
     };
-    let _ = record_history(store, entry, started);
+    let _ = record_history(store, config, entry, started);
 }
 
 /// Observes (incrementally when the store's snapshot allows it, see [`incremental`]), plans, checks.
@@ -507,6 +518,6 @@ pub async fn reinit(
         message: None,
         observe: None,
     };
-    record_history(store, entry, started)?;
+    record_history(store, config, entry, started)?;
     Ok(report)
 }

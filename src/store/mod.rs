@@ -134,6 +134,9 @@ fn describe_io(e: &sled::Error) -> String {
     }
 }
 
+/// Deletions per batch when old history and audit entries are forgotten.
+const PRUNE_BATCH: usize = 10_000;
+
 /// Tries, 25 ms apart, before an open that finds the store locked reports it busy.
 const LOCK_RETRIES: usize = 40;
 
@@ -386,6 +389,33 @@ impl Store {
     }
 
     /// The newest `limit` records under a sequence prefix, newest first.
+    /// Forgets sync history and audit entries older than `before`, oldest first (entries are numbered in
+    /// time order, so this stops at the first one to keep and costs what it deletes). Returns how many went.
+    pub fn prune(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
+        #[derive(serde::Deserialize)]
+        struct Stamp {
+            at: DateTime<Utc>,
+        }
+        let mut gone = 0u64;
+        for prefix in [keys::HISTORY, keys::AUDIT] {
+            let mut w = self.writer();
+            for item in self.db.scan_prefix(prefix.as_bytes()) {
+                let (k, v) = item.map_err(|e| self.io_error(&format!("listing {prefix}"), &e))?;
+                let stamp: Stamp = self.decode(&k, &v)?;
+                if stamp.at >= before {
+                    break;
+                }
+                w.remove_key(&k);
+                gone += 1;
+                if w.len() >= PRUNE_BATCH {
+                    std::mem::replace(&mut w, self.writer()).commit()?;
+                }
+            }
+            w.commit()?;
+        }
+        Ok(gone)
+    }
+
     fn newest_json<T: DeserializeOwned>(
         &self,
         prefix: &str,

@@ -307,3 +307,55 @@ fn an_emptied_or_older_store_is_damaged_not_reinitialised() {
     std::fs::write(&file, "1\n").unwrap();
     Store::open(dir.path()).expect("the log ahead of the file opens");
 }
+
+#[test]
+fn prune_forgets_history_and_audit_older_than_the_cutoff_and_keeps_the_rest() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let now = Utc::now();
+    let mut w = store.writer();
+    for days_ago in [400i64, 380, 10, 0] {
+        let at = now - chrono::TimeDelta::days(days_ago);
+        w.history(&SyncRecord {
+            at,
+            kind: "sync".to_string(),
+            status: SyncStatus::Success,
+            commit: Some(format!("d{days_ago}")),
+            counts: SyncCounts::default(),
+            api_calls: ApiCalls::default(),
+            duration_ms: 1,
+            managed_groups: 0,
+            licensed_users: 0,
+            message: None,
+            observe: None,
+        })
+        .unwrap();
+        w.audit(&AuditEntry {
+            at,
+            commit: Some(format!("d{days_ago}")),
+            change: "add_member".to_string(),
+            rule: "profile.department:department".to_string(),
+            group_id: Some("00g1".to_string()),
+            group_name: "department_sales".to_string(),
+            user: Some("00u1".to_string()),
+            ok: true,
+            error: None,
+        })
+        .unwrap();
+    }
+    w.commit().unwrap();
+    let gone = store.prune(now - chrono::TimeDelta::days(365)).unwrap();
+    assert_eq!(
+        gone, 4,
+        "two history and two audit entries are older than a year"
+    );
+    let kept: Vec<_> = store
+        .history(10)
+        .unwrap()
+        .into_iter()
+        .map(|h| h.commit.unwrap())
+        .collect();
+    assert_eq!(kept, ["d0", "d10"]);
+    assert_eq!(store.audit(10).unwrap().len(), 2);
+    assert_eq!(store.prune(now - chrono::TimeDelta::days(365)).unwrap(), 0);
+}

@@ -32,6 +32,11 @@ impl<'a> Writer<'a> {
         self.ops == 0
     }
 
+    /// Changes in the batch so far.
+    pub fn len(&self) -> usize {
+        self.ops
+    }
+
     pub(crate) fn put_raw(&mut self, key: impl AsRef<[u8]>, value: Vec<u8>) {
         self.batch.insert(key.as_ref(), value);
         self.ops += 1;

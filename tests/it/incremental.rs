@@ -65,6 +65,7 @@ fn config(membership: MembershipPolicy, empty: EmptyGroups) -> Config {
             },
             budget: Budget::default(),
             full_sync_every_hours: 24,
+            history_days: 365,
         },
         rules: vec![
             rule("department", "department"),

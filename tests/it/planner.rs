@@ -43,6 +43,7 @@ fn config(policies: Policies) -> Config {
             safety: SafetyLimits::default(),
             budget: Budget::default(),
             full_sync_every_hours: 24,
+            history_days: 365,
         },
         rules: vec![rule("department", "department"), rule("skills", "skills")],
         commit: None,

@@ -17,7 +17,7 @@ use dyngroups::okta::model::{Group, GroupProfile, LogEvent, User, UserSchema};
 use dyngroups::plan::model::{Action, Plan, Step};
 use dyngroups::reconcile::{self, ReconcileError, SyncOptions, SyncReport};
 use dyngroups::sim::Emulator;
-use dyngroups::store::{Store, StoreError, SyncStatus};
+use dyngroups::store::{AuditEntry, Store, StoreError, SyncStatus};
 use serde_json::json;
 
 use super::support;
@@ -46,6 +46,7 @@ fn config(membership: MembershipPolicy, collision: CollisionPolicy, empty: Empty
             safety: SafetyLimits::default(),
             budget: Budget::default(),
             full_sync_every_hours: 24,
+            history_days: 365,
         },
         rules: vec![rule("department", "department")],
         commit: Some("1111111111111111111111111111111111111111".into()),
@@ -143,6 +144,45 @@ async fn first_sync_creates_and_fills_groups_and_a_second_sync_writes_nothing() 
     assert_eq!(again.api_calls.writes, 0, "nothing changed: no write calls");
     assert!(again.plan.actions.is_empty());
     assert_eq!(again.licensed_users, 4);
+}
+
+#[tokio::test]
+async fn a_sync_forgets_history_and_audit_older_than_the_instance_keeps() {
+    let emu = support::emulator(ORG);
+    let (_d, store) = store();
+    // Two changes recorded 400 and 10 days ago, before this sync's own.
+    let mut w = store.writer();
+    for days in [400, 10] {
+        w.audit(&AuditEntry {
+            at: chrono::Utc::now() - chrono::TimeDelta::days(days),
+            commit: Some(format!("{days} days ago")),
+            change: "add_member".into(),
+            rule: "profile.department:department".into(),
+            group_id: Some("00gold".into()),
+            group_name: "department_old".into(),
+            user: Some("00uold".into()),
+            ok: true,
+            error: None,
+        })
+        .unwrap();
+    }
+    w.commit().unwrap();
+    let cfg = default_config();
+    assert_eq!(cfg.instance.history_days, 365);
+    run(&emu, &store, &cfg).await;
+    let commits: Vec<Option<String>> = store
+        .audit(100)
+        .unwrap()
+        .into_iter()
+        .map(|a| a.commit)
+        .collect();
+    assert_eq!(
+        commits.len(),
+        7 + 1,
+        "this sync's 7 changes and the 10-day-old one"
+    );
+    assert!(commits.contains(&Some("10 days ago".into())));
+    assert!(!commits.contains(&Some("400 days ago".into())));
 }
 
 #[tokio::test]
