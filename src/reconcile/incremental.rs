@@ -133,17 +133,22 @@ fn later(a: Option<DateTime<Utc>>, b: Option<DateTime<Utc>>) -> Option<DateTime<
     a.max(b)
 }
 
-/// Observes the org. `prev` is the snapshot to start from (None: full observation).
+/// Observes the org. `prev` is the snapshot to start from (None: full observation); its users and member
+/// sets move into the next snapshot rather than being copied.
 pub(crate) async fn observe(
     api: &dyn OktaApi,
     config: &Config,
     remembered: &Remembered,
-    prev: Option<&Snapshot>,
+    prev: Option<Snapshot>,
     concurrency: usize,
 ) -> Result<Observation, OktaError> {
     let attrs_list = attributes(config);
     let attrs: BTreeSet<&str> = attrs_list.iter().map(String::as_str).collect();
-    let prev_meta = prev.and_then(|p| p.meta.as_ref());
+    let (prev_meta, prev_users, mut prev_groups) = match prev {
+        Some(p) => (p.meta, Some(p.users), p.groups),
+        None => (None, None, BTreeMap::new()),
+    };
+    let prev_meta = prev_meta.as_ref();
     let since = prev_meta.and_then(|m| m.users_mark).map(|t| t - OVERLAP);
     let search = match since {
         Some(t) => format!(r#"lastUpdated gt "{}""#, okta_time::format(&t)),
@@ -152,8 +157,8 @@ pub(crate) async fn observe(
     let all_groups = GroupQuery::default();
     let incremental = since.is_some();
     let mut users_mark: Option<DateTime<Utc>> = None;
-    let mut users: BTreeMap<UserId, SnapUser> = match prev {
-        Some(p) if incremental => p.users.clone(),
+    let mut users: BTreeMap<UserId, SnapUser> = match prev_users {
+        Some(u) if incremental => u,
         _ => BTreeMap::new(),
     };
     // Users read in this run: a member listing does not override them.
@@ -199,13 +204,12 @@ pub(crate) async fn observe(
     let mut to_list: Vec<String> = Vec::new();
     let mut next_groups: BTreeMap<GroupId, SnapGroup> = BTreeMap::new();
     for g in &wanted {
-        let kept = prev
-            .filter(|_| incremental)
-            .and_then(|p| p.groups.get(&g.id))
-            .filter(|s| s.lmu.is_some() && s.lmu == g.last_membership_updated);
+        let kept = prev_groups
+            .remove(&g.id)
+            .filter(|s| incremental && s.lmu.is_some() && s.lmu == g.last_membership_updated);
         match kept {
             Some(s) => {
-                members.insert(g.id.clone(), s.members.clone());
+                members.insert(g.id.clone(), s.members);
             }
             None => to_list.push(g.id.clone()),
         }
@@ -395,9 +399,8 @@ pub(crate) async fn record(
     }
     next.groups.extend(changed);
     // Users who became members through this run stay in the snapshot (they are already: ACTIVE users).
-    let old = store.snapshot()?;
     let mut w = store.writer();
-    w.replace_snapshot(&old, &next)?;
+    w.replace_snapshot(&next)?;
     w.commit()?;
     store.flush()
 }

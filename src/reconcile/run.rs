@@ -321,7 +321,7 @@ async fn prepare_sync(
         Some(_) => None,
     };
     let concurrency = config.instance.budget.max_concurrency.max(1);
-    let obs = incremental::observe(api, config, &remembered, prev.as_ref(), concurrency)
+    let obs = incremental::observe(api, config, &remembered, prev, concurrency)
         .await
         .map_err(|source| ReconcileError::Okta {
             what: "reading the org from Okta".to_string(),

@@ -97,35 +97,62 @@ fn json<T: Serialize>(store: &Store, what: &[u8], value: &T) -> Result<Vec<u8>, 
 }
 
 impl Writer<'_> {
-    /// Replaces the snapshot `old` (what the store holds now) by `new`, writing only what differs.
-    pub fn replace_snapshot(&mut self, old: &Snapshot, new: &Snapshot) -> Result<(), StoreError> {
+    /// Replaces the snapshot the store holds by `new`, writing only what differs. The stored snapshot is read
+    /// key by key alongside `new` (both in id order), never loaded whole: a million users' snapshot is
+    /// about a gigabyte in memory.
+    pub fn replace_snapshot(&mut self, new: &Snapshot) -> Result<(), StoreError> {
+        self.replace_part(USER, &new.users)?;
+        self.replace_part(GROUP, &new.groups)?;
         let store = self.store();
-        for id in old.users.keys().filter(|id| !new.users.contains_key(*id)) {
-            self.remove_key(key(USER, id));
-        }
-        for (id, u) in &new.users {
-            if old.users.get(id) != Some(u) {
-                let k = key(USER, id);
-                let v = json(store, &k, u)?;
-                self.put_raw(k, v);
-            }
-        }
-        for id in old.groups.keys().filter(|id| !new.groups.contains_key(*id)) {
-            self.remove_key(key(GROUP, id));
-        }
-        for (id, g) in &new.groups {
-            if old.groups.get(id) != Some(g) {
-                let k = key(GROUP, id);
-                let v = json(store, &k, g)?;
-                self.put_raw(k, v);
-            }
-        }
         match &new.meta {
             Some(m) => {
                 let v = json(store, META.as_bytes(), m)?;
                 self.put_raw(META, v);
             }
             None => self.remove_key(META),
+        }
+        Ok(())
+    }
+
+    /// One part (users or groups): a merge of the stored keys under `prefix` with `new`, both sorted.
+    fn replace_part<T: Serialize>(
+        &mut self,
+        prefix: &str,
+        new: &BTreeMap<String, T>,
+    ) -> Result<(), StoreError> {
+        let store = self.store();
+        let mut stored = store.db.scan_prefix(prefix.as_bytes()).peekable();
+        for (id, value) in new {
+            let k = key(prefix, id);
+            // Stored keys before this one are gone from the new snapshot.
+            let mut same = false;
+            while let Some(item) = stored.peek() {
+                let (sk, sv) = match item {
+                    Ok(kv) => kv,
+                    Err(e) => return Err(store.io_error("reading the snapshot", e)),
+                };
+                match sk.as_ref().cmp(k.as_slice()) {
+                    std::cmp::Ordering::Less => {
+                        let gone = sk.to_vec();
+                        stored.next();
+                        self.remove_key(gone);
+                    }
+                    std::cmp::Ordering::Equal => {
+                        same = sv.as_ref() == json(store, &k, value)?.as_slice();
+                        stored.next();
+                        break;
+                    }
+                    std::cmp::Ordering::Greater => break,
+                }
+            }
+            if !same {
+                let v = json(store, &k, value)?;
+                self.put_raw(k, v);
+            }
+        }
+        for item in stored {
+            let (sk, _) = item.map_err(|e| store.io_error("reading the snapshot", &e))?;
+            self.remove_key(&sk);
         }
         Ok(())
     }
@@ -172,7 +199,7 @@ mod tests {
             },
         );
         let mut w = store.writer();
-        w.replace_snapshot(&Snapshot::default(), &snap).unwrap();
+        w.replace_snapshot(&snap).unwrap();
         w.commit().unwrap();
         assert_eq!(store.snapshot().unwrap(), snap);
 
@@ -180,7 +207,7 @@ mod tests {
         next.users.remove("u1");
         next.groups.get_mut("g1").unwrap().members.clear();
         let mut w = store.writer();
-        w.replace_snapshot(&snap, &next).unwrap();
+        w.replace_snapshot(&next).unwrap();
         w.commit().unwrap();
         assert_eq!(store.snapshot().unwrap(), next);
 
@@ -188,5 +215,35 @@ mod tests {
         w.clear_snapshot().unwrap();
         w.commit().unwrap();
         assert_eq!(store.snapshot().unwrap(), Snapshot::default());
+    }
+
+    #[test]
+    fn a_replacement_merges_with_the_stored_keys_and_touches_only_changes() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let user = |dept: &str| SnapUser {
+            status: UserStatus::Active,
+            attributes: [("department".to_string(), Value::from(dept))].into(),
+        };
+        let with = |ids: &[(&str, &str)]| Snapshot {
+            users: ids.iter().map(|(i, d)| (i.to_string(), user(d))).collect(),
+            ..Snapshot::default()
+        };
+        let first = with(&[("u2", "A"), ("u4", "A"), ("u6", "A"), ("u8", "A")]);
+        let mut w = store.writer();
+        w.replace_snapshot(&first).unwrap();
+        assert_eq!(w.len(), 4 + 1, "four users and the (absent) meta");
+        w.commit().unwrap();
+        // Gone before, between and after the kept ones; one new; one changed; two unchanged.
+        let second = with(&[("u4", "A"), ("u5", "B"), ("u6", "C")]);
+        let mut w = store.writer();
+        w.replace_snapshot(&second).unwrap();
+        assert_eq!(
+            w.len(),
+            2 + 2 + 1,
+            "u2 and u8 gone, u5 new, u6 changed, meta; u4 untouched"
+        );
+        w.commit().unwrap();
+        assert_eq!(store.snapshot().unwrap(), second);
     }
 }

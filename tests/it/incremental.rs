@@ -475,7 +475,7 @@ async fn a_full_sync_runs_when_asked_when_rules_change_and_after_an_interrupted_
         m.last_full -= TimeDelta::hours(25);
     }
     let mut w = s.store.writer();
-    w.replace_snapshot(&old, &aged).expect("age the snapshot");
+    w.replace_snapshot(&aged).expect("age the snapshot");
     w.commit().expect("commit");
     let scheduled = run(SyncOptions::default(), cfg.clone()).await;
     assert_eq!(
