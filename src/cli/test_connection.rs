@@ -22,8 +22,8 @@ use crate::okta::error::OktaError;
 use crate::render::escape::{markdown_inline as md, terminal};
 
 /// Ids in Okta's shape that no org holds (the `0` run is not something Okta generates).
-const NO_USER: &str = "00u0000000000dyngrp0";
-const NO_GROUP: &str = "00g0000000000dyngrp0";
+/// The ids `apply`'s preflight probes with (one pair of made-up ids for both checks).
+use crate::apply::preflight::{PROBE_GROUP as NO_GROUP, PROBE_USER as NO_USER};
 
 #[derive(Debug, clap::Args)]
 #[command(
