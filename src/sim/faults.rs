@@ -21,8 +21,13 @@ pub struct Faults {
     pub latency_ms: u64,
     /// The Nth request (1-based) after these faults were set gets a 429 E0000047.
     pub fail_nth: Option<u64>,
+    /// The Nth request (1-based) after these faults were set is handled in full, then its connection is
+    /// closed without the answer: Okta acted, the client never hears (a lost answer to a create).
+    pub drop_after_nth: Option<u64>,
     /// Only requests whose path starts with this are affected (e.g. `/api/v1/groups`).
     pub path_prefix: Option<String>,
+    /// Only requests with this method are affected (e.g. `POST`).
+    pub method: Option<String>,
 }
 
 /// What the server does with one request because of the faults.
@@ -31,6 +36,8 @@ pub enum Injected {
     None,
     ServerError(u16),
     Drop,
+    /// Handle the request, then close the connection without answering.
+    DropAfter,
     RateLimited,
 }
 
@@ -53,6 +60,8 @@ pub struct Counters {
     pub injected_429: u64,
     pub injected_5xx: u64,
     pub dropped: u64,
+    /// Requests handled whose answer was then dropped.
+    pub dropped_after: u64,
     pub max_in_flight: u64,
 }
 
@@ -76,18 +85,24 @@ impl FaultState {
         self.seen = 0;
     }
 
-    /// Decides the fault for a request to `path`.
-    pub fn decide(&mut self, path: &str) -> Injected {
+    /// Decides the fault for a `method` request to `path`.
+    pub fn decide(&mut self, method: &str, path: &str) -> Injected {
         let f = &self.faults;
         if f.path_prefix
             .as_deref()
             .is_some_and(|p| !path.starts_with(p))
+            || f.method
+                .as_deref()
+                .is_some_and(|m| !m.eq_ignore_ascii_case(method))
         {
             return Injected::None;
         }
         self.seen += 1;
         if f.fail_nth == Some(self.seen) {
             return Injected::RateLimited;
+        }
+        if f.drop_after_nth == Some(self.seen) {
+            return Injected::DropAfter;
         }
         let mut rng = rand::rng();
         if f.drop_rate > 0.0 && rng.random::<f64>() < f.drop_rate {
@@ -116,7 +131,7 @@ mod tests {
             fail_nth: Some(3),
             ..Default::default()
         });
-        let got: Vec<_> = (0..4).map(|_| s.decide("/api/v1/users")).collect();
+        let got: Vec<_> = (0..4).map(|_| s.decide("GET", "/api/v1/users")).collect();
         assert_eq!(
             got,
             vec![
@@ -132,14 +147,48 @@ mod tests {
             path_prefix: Some("/api/v1/groups".into()),
             ..Default::default()
         });
-        assert_eq!(s.decide("/api/v1/users"), Injected::None);
-        assert_eq!(s.decide("/api/v1/groups"), Injected::ServerError(503));
+        assert_eq!(s.decide("GET", "/api/v1/users"), Injected::None);
+        assert_eq!(
+            s.decide("GET", "/api/v1/groups"),
+            Injected::ServerError(503)
+        );
         s.set(Faults {
             drop_rate: 1.0,
             ..Default::default()
         });
-        assert_eq!(s.decide("/x"), Injected::Drop);
+        assert_eq!(s.decide("GET", "/x"), Injected::Drop);
         s.set(Faults::default());
-        assert_eq!(s.decide("/x"), Injected::None);
+        assert_eq!(s.decide("GET", "/x"), Injected::None);
+    }
+
+    #[test]
+    fn a_lost_answer_to_the_nth_request_of_one_method() {
+        let mut s = FaultState::default();
+        s.set(Faults {
+            drop_after_nth: Some(2),
+            path_prefix: Some("/api/v1/groups".into()),
+            method: Some("POST".into()),
+            ..Default::default()
+        });
+        let got: Vec<_> = [
+            ("GET", "/api/v1/groups"),
+            ("POST", "/api/v1/groups"),
+            ("POST", "/api/v1/users"),
+            ("post", "/api/v1/groups"),
+            ("POST", "/api/v1/groups"),
+        ]
+        .iter()
+        .map(|(m, p)| s.decide(m, p))
+        .collect();
+        assert_eq!(
+            got,
+            [
+                Injected::None,
+                Injected::None,
+                Injected::None,
+                Injected::DropAfter,
+                Injected::None
+            ]
+        );
     }
 }

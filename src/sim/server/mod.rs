@@ -318,7 +318,7 @@ async fn okta(
         };
         return respond::error(&ApiError::rate_limited(), rid, Some(&d));
     }
-    let injected = lock(&shared.faults).decide(path);
+    let injected = lock(&shared.faults).decide(method.as_str(), path);
     let latency = lock(&shared.faults).faults.latency_ms;
     if latency > 0 {
         tokio::time::sleep(Duration::from_millis(latency)).await;
@@ -346,7 +346,7 @@ async fn okta(
             };
             return respond::error(&ApiError::rate_limited(), rid, Some(&d));
         }
-        Injected::None => {}
+        Injected::None | Injected::DropAfter => {}
     }
     let presented = credential(req.headers());
     let decision =
@@ -373,24 +373,33 @@ async fn okta(
             Err((s, e, d)) => respond::oauth_error(s, e, &d, rid, Some(&decision)),
         };
     }
-    let mut org = shared.emu.lock();
-    let now = org.now();
-    let info = presented
-        .as_deref()
-        .and_then(|t| org.tokens.get(t))
-        .filter(|t| t.expires.is_none_or(|e| e > now))
-        .cloned();
-    let Some(info) = info else {
-        return respond::error(&ApiError::invalid_token(), rid, Some(&decision));
+    let resp = {
+        let mut org = shared.emu.lock();
+        let now = org.now();
+        let info = presented
+            .as_deref()
+            .and_then(|t| org.tokens.get(t))
+            .filter(|t| t.expires.is_none_or(|e| e > now))
+            .cloned();
+        let Some(info) = info else {
+            return respond::error(&ApiError::invalid_token(), rid, Some(&decision));
+        };
+        if route.scope.is_some_and(|s| !info.allows(s)) {
+            return respond::error(&ApiError::forbidden(), rid, Some(&decision));
+        }
+        let q = handlers::Query::parse(query);
+        match handlers::dispatch(&mut org, &route.ep, &q, &body, &info.actor, &base, path) {
+            Ok(reply) => respond::ok(reply, rid, Some(&decision)),
+            Err(e) => respond::error(&e, rid, Some(&decision)),
+        }
     };
-    if route.scope.is_some_and(|s| !info.allows(s)) {
-        return respond::error(&ApiError::forbidden(), rid, Some(&decision));
+    if injected == Injected::DropAfter {
+        // Done in the org, but the answer is lost on the way.
+        lock(&shared.counters).dropped_after += 1;
+        kill.notify_one();
+        std::future::pending::<()>().await;
     }
-    let q = handlers::Query::parse(query);
-    match handlers::dispatch(&mut org, &route.ep, &q, &body, &info.actor, &base, path) {
-        Ok(reply) => respond::ok(reply, rid, Some(&decision)),
-        Err(e) => respond::error(&e, rid, Some(&decision)),
-    }
+    resp
 }
 
 async fn admin(shared: &Shared, req: Request<Body>, rid: &str) -> Response<Body> {

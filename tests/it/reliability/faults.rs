@@ -332,3 +332,82 @@ async fn every_fault_kind_during_listing_and_writes_converges() {
     figure("faults", "convergences", total.converged);
     figure("faults", "faults_injected", total.injected);
 }
+
+/// The lost answer: Okta creates the group, then the connection drops before the answer arrives. The client
+/// must not send the create again (a second group with the same name), the journal keeps the intent, and
+/// the next sync finds the group by name, records it as ours and fills it: one group per name, no lost
+/// record.
+#[tokio::test]
+async fn a_create_whose_answer_is_lost_is_not_sent_again_and_the_next_sync_adopts_it_as_ours() {
+    let emu = support::emulator(&common::org_yaml(USERS));
+    let server = support::serve_with(
+        &emu,
+        ServerOptions {
+            time_scale: 600.0,
+            ..ServerOptions::default()
+        },
+    )
+    .await;
+    let (_cfg_dir, cfg) = common::config("respect_manual_partial");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = common::store(dir.path());
+    let window = Duration::from_millis(100);
+    let api = common::client(&server.base_url, "emulator-token", window, 8);
+    server.set_faults(Faults {
+        drop_after_nth: Some(1),
+        path_prefix: Some("/api/v1/groups".into()),
+        method: Some("POST".into()),
+        ..Faults::default()
+    });
+    let first = common::sync(&api, &store, &cfg).await;
+    let counters = server.counters();
+    assert_eq!(
+        counters.dropped_after, 1,
+        "one create handled, its answer lost"
+    );
+    let posts = counters
+        .by_endpoint
+        .iter()
+        .filter(|(e, _)| e.starts_with("POST /api/v1/groups") && !e.contains("users"))
+        .map(|(_, n)| n)
+        .sum::<u64>();
+    let report = first.expect("the first sync reports (partial)");
+    let planned = report.plan.summary.groups_new;
+    let ours = emu
+        .groups()
+        .iter()
+        .filter(|g| {
+            common::PREFIXES
+                .iter()
+                .any(|p| g.profile.name.starts_with(&format!("{p}_")))
+        })
+        .count() as u64;
+    assert_eq!(
+        (posts, ours),
+        (planned, planned),
+        "every create sent once and made once: none resent after the lost answer"
+    );
+    assert_eq!(common::duplicates(&emu), 0);
+    assert!(
+        !store.pending_intents().expect("intents").is_empty(),
+        "the lost create stays journalled for the next run"
+    );
+
+    server.clear_faults();
+    let second = common::sync(&api, &store, &cfg).await.expect("second sync");
+    assert!(
+        !second.recovery.groups_recovered.is_empty(),
+        "the next run found the group whose answer was lost: {second:?}"
+    );
+    assert!(store.pending_intents().expect("intents").is_empty());
+    assert_eq!(common::duplicates(&emu), 0, "one group per name");
+    assert_eq!(
+        common::lost_records(&emu, &store),
+        0,
+        "no group of ours left unrecorded"
+    );
+    let third = common::sync(&api, &store, &cfg).await.expect("third sync");
+    let bad = common::violations(&emu, &store, &cfg).await;
+    assert!(bad.is_empty(), "converged: {bad:?}");
+    assert_eq!(third.api_calls.writes, 0, "nothing left to do");
+}
