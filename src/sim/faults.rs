@@ -24,6 +24,9 @@ pub struct Faults {
     /// The Nth request (1-based) after these faults were set is handled in full, then its connection is
     /// closed without the answer: Okta acted, the client never hears (a lost answer to a create).
     pub drop_after_nth: Option<u64>,
+    /// The Nth request (1-based) is handled in full, then answered with `error_status` (500 when unset):
+    /// Okta acted but says it failed.
+    pub error_after_nth: Option<u64>,
     /// Only requests whose path starts with this are affected (e.g. `/api/v1/groups`).
     pub path_prefix: Option<String>,
     /// Only requests with this method are affected (e.g. `POST`).
@@ -38,6 +41,8 @@ pub enum Injected {
     Drop,
     /// Handle the request, then close the connection without answering.
     DropAfter,
+    /// Handle the request, then answer with this 5xx status.
+    ErrorAfter(u16),
     RateLimited,
 }
 
@@ -69,6 +74,15 @@ impl Counters {
     /// Every 429 answered, whatever the cause.
     pub fn total_429(&self) -> u64 {
         self.rate_limited + self.concurrency_limited + self.injected_429
+    }
+}
+
+/// `status` when it is a 5xx, else 500.
+fn server_status(status: u16) -> u16 {
+    if (500..=599).contains(&status) {
+        status
+    } else {
+        500
     }
 }
 
@@ -104,17 +118,15 @@ impl FaultState {
         if f.drop_after_nth == Some(self.seen) {
             return Injected::DropAfter;
         }
+        if f.error_after_nth == Some(self.seen) {
+            return Injected::ErrorAfter(server_status(f.error_status));
+        }
         let mut rng = rand::rng();
         if f.drop_rate > 0.0 && rng.random::<f64>() < f.drop_rate {
             return Injected::Drop;
         }
         if f.error_rate > 0.0 && rng.random::<f64>() < f.error_rate {
-            let s = if (500..=599).contains(&f.error_status) {
-                f.error_status
-            } else {
-                500
-            };
-            return Injected::ServerError(s);
+            return Injected::ServerError(server_status(f.error_status));
         }
         Injected::None
     }
@@ -189,6 +201,16 @@ mod tests {
                 Injected::DropAfter,
                 Injected::None
             ]
+        );
+        s.set(Faults {
+            error_after_nth: Some(1),
+            error_status: 404,
+            ..Default::default()
+        });
+        assert_eq!(
+            s.decide("POST", "/api/v1/groups"),
+            Injected::ErrorAfter(500),
+            "a status that is not a 5xx becomes 500"
         );
     }
 }

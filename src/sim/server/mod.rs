@@ -346,7 +346,7 @@ async fn okta(
             };
             return respond::error(&ApiError::rate_limited(), rid, Some(&d));
         }
-        Injected::None | Injected::DropAfter => {}
+        Injected::None | Injected::DropAfter | Injected::ErrorAfter(_) => {}
     }
     let presented = credential(req.headers());
     let decision =
@@ -393,13 +393,23 @@ async fn okta(
             Err(e) => respond::error(&e, rid, Some(&decision)),
         }
     };
-    if injected == Injected::DropAfter {
-        // Done in the org, but the answer is lost on the way.
-        lock(&shared.counters).dropped_after += 1;
-        kill.notify_one();
-        std::future::pending::<()>().await;
+    match injected {
+        Injected::DropAfter => {
+            // Done in the org, but the answer is lost on the way.
+            lock(&shared.counters).dropped_after += 1;
+            kill.notify_one();
+            std::future::pending::<()>().await;
+            resp
+        }
+        Injected::ErrorAfter(status) => {
+            // Done in the org, but Okta answers that it failed.
+            lock(&shared.counters).injected_5xx += 1;
+            let mut e = ApiError::internal();
+            e.status = status;
+            respond::error(&e, rid, None)
+        }
+        _ => resp,
     }
-    resp
 }
 
 async fn admin(shared: &Shared, req: Request<Body>, rid: &str) -> Response<Body> {

@@ -339,6 +339,35 @@ async fn every_fault_kind_during_listing_and_writes_converges() {
 /// record.
 #[tokio::test]
 async fn a_create_whose_answer_is_lost_is_not_sent_again_and_the_next_sync_adopts_it_as_ours() {
+    let faults = Faults {
+        drop_after_nth: Some(1),
+        ..Faults::default()
+    };
+    create_then_bad_answer(faults, 0, |c| c.dropped_after).await;
+}
+
+/// Okta creates the group and answers 500: not resent (a 500 does not say nothing happened). Answered 503,
+/// the client resends once (503 promises nothing was done), Okta refuses the taken name, and the outcome
+/// stays unknown. Either way the next sync records the one group as ours.
+#[tokio::test]
+async fn a_create_answered_5xx_after_okta_made_it_leaves_one_group_recorded_as_ours() {
+    for (status, resent) in [(500, 0), (503, 1)] {
+        let faults = Faults {
+            error_after_nth: Some(1),
+            error_status: status,
+            ..Faults::default()
+        };
+        create_then_bad_answer(faults, resent, |c| c.injected_5xx).await;
+    }
+}
+
+/// Runs a first sync with `faults` on the first group create, then two clean syncs; `resent` creates are
+/// expected on top of one per planned group, and `hit` reads the fault's counter.
+async fn create_then_bad_answer(
+    faults: Faults,
+    resent: u64,
+    hit: fn(&dyngroups::sim::faults::Counters) -> u64,
+) {
     let emu = support::emulator(&common::org_yaml(USERS));
     let server = support::serve_with(
         &emu,
@@ -354,17 +383,13 @@ async fn a_create_whose_answer_is_lost_is_not_sent_again_and_the_next_sync_adopt
     let window = Duration::from_millis(100);
     let api = common::client(&server.base_url, "emulator-token", window, 8);
     server.set_faults(Faults {
-        drop_after_nth: Some(1),
         path_prefix: Some("/api/v1/groups".into()),
         method: Some("POST".into()),
-        ..Faults::default()
+        ..faults.clone()
     });
     let first = common::sync(&api, &store, &cfg).await;
     let counters = server.counters();
-    assert_eq!(
-        counters.dropped_after, 1,
-        "one create handled, its answer lost"
-    );
+    assert_eq!(hit(&counters), 1, "{faults:?}: the fault hit one create");
     let posts = counters
         .by_endpoint
         .iter()
@@ -384,20 +409,21 @@ async fn a_create_whose_answer_is_lost_is_not_sent_again_and_the_next_sync_adopt
         .count() as u64;
     assert_eq!(
         (posts, ours),
-        (planned, planned),
-        "every create sent once and made once: none resent after the lost answer"
+        (planned + resent, planned),
+        "{faults:?}: each planned group made once"
     );
     assert_eq!(common::duplicates(&emu), 0);
     assert!(
         !store.pending_intents().expect("intents").is_empty(),
-        "the lost create stays journalled for the next run"
+        "{faults:?}: the create of unknown outcome stays journalled for the next run"
     );
 
     server.clear_faults();
     let second = common::sync(&api, &store, &cfg).await.expect("second sync");
     assert!(
         !second.recovery.groups_recovered.is_empty(),
-        "the next run found the group whose answer was lost: {second:?}"
+        "{faults:?}: the next run found the group: {:?}",
+        second.recovery
     );
     assert!(store.pending_intents().expect("intents").is_empty());
     assert_eq!(common::duplicates(&emu), 0, "one group per name");
@@ -408,6 +434,6 @@ async fn a_create_whose_answer_is_lost_is_not_sent_again_and_the_next_sync_adopt
     );
     let third = common::sync(&api, &store, &cfg).await.expect("third sync");
     let bad = common::violations(&emu, &store, &cfg).await;
-    assert!(bad.is_empty(), "converged: {bad:?}");
+    assert!(bad.is_empty(), "{faults:?}: converged: {bad:?}");
     assert_eq!(third.api_calls.writes, 0, "nothing left to do");
 }
