@@ -58,6 +58,9 @@ pub struct Args {
     /// Internal: apply one budgeted run of this size's first plan in this process, print figures as JSON.
     #[arg(long, hide = true)]
     pub apply_only: Option<usize>,
+    /// Internal: build this size's incremental-sync snapshot in memory, print figures as JSON.
+    #[arg(long, hide = true)]
+    pub snapshot_only: Option<usize>,
 }
 
 /// Writes one token may make in an hour on the Workforce groups bucket (225 a minute at our 90 % share of
@@ -65,6 +68,10 @@ pub struct Args {
 const HOURLY_BUDGET: u64 = 13_500;
 
 pub async fn run(args: &Args) -> anyhow::Result<()> {
+    if let Some(n) = args.snapshot_only {
+        println!("{}", serde_json::to_string(&snapshot_figures(n))?);
+        return Ok(());
+    }
     if let Some(n) = args.apply_only {
         let f = apply::run(n, HOURLY_BUDGET).await?;
         println!("{}", serde_json::to_string(&f)?);
@@ -95,6 +102,8 @@ pub async fn run(args: &Args) -> anyhow::Result<()> {
     if let Some(&n) = args.planner_users.iter().max() {
         eprintln!("bench: apply, one budgeted run of the {n}-user first plan ...");
         rows.push(apply_row(n)?);
+        eprintln!("bench: the incremental sync's snapshot of {n} users in memory ...");
+        rows.push(snapshot_row(n)?);
     }
     print_table(&rows);
     let json = serde_json::json!({"format_version": 1, "machine": machine(), "runs": rows});
@@ -149,6 +158,46 @@ fn planner_row(users: usize, settled: bool) -> anyhow::Result<Row> {
             "org alone {:.0} MiB; planning added {:.0} MiB",
             num("rss_before") / 1048576.0,
             (num("peak_rss") - num("rss_before")).max(0.0) / 1048576.0
+        ),
+        ..Row::default()
+    })
+}
+
+/// The users of an incremental sync's snapshot (`store::snap`, row-shaped: a map of JSON values per user)
+/// for the lean org of `users` users, held in memory as a sync holds it.
+fn snapshot_figures(users: usize) -> serde_json::Value {
+    let org = planner::lean_org(users, 42);
+    memory::release_freed();
+    let before = memory::rss().map(|r| r.0).unwrap_or(0);
+    let snap: std::collections::BTreeMap<String, crate::store::snap::SnapUser> = org
+        .users
+        .rows()
+        .map(|u| {
+            let user = crate::store::snap::SnapUser {
+                status: u.status,
+                attributes: u.attributes,
+            };
+            (u.id, user)
+        })
+        .collect();
+    let after = memory::rss().map(|r| r.0).unwrap_or(0);
+    serde_json::json!({"users": snap.len(), "bytes": after.saturating_sub(before)})
+}
+
+fn snapshot_row(users: usize) -> anyhow::Result<Row> {
+    let n = users.to_string();
+    let f = child(
+        &["bench", "--snapshot-only", &n],
+        &format!("snapshot measurement at {users} users"),
+    )?;
+    let mib = f.get("bytes").and_then(|v| v.as_f64()).unwrap_or(0.0) / 1048576.0;
+    Ok(Row {
+        run: "incremental sync's user snapshot, in memory".into(),
+        users,
+        peak_rss_mib: mib,
+        note: format!(
+            "row-shaped (a map of JSON values per user): {:.0} bytes a user; the next memory step",
+            mib * 1048576.0 / users.max(1) as f64
         ),
         ..Row::default()
     })
