@@ -193,6 +193,23 @@ fn intents_journalled_by_the_previous_version_are_read_back() {
     assert_eq!(serde_json::to_string(&pending[0]).unwrap(), old);
 }
 
+/// A history entry of a `sync` at `at` with `status` and commit `commit`.
+fn sync_record(at: chrono::DateTime<Utc>, status: SyncStatus, commit: &str) -> SyncRecord {
+    SyncRecord {
+        at,
+        kind: "sync".to_string(),
+        status,
+        commit: Some(commit.to_string()),
+        counts: SyncCounts::default(),
+        api_calls: ApiCalls::default(),
+        duration_ms: 1,
+        managed_groups: 0,
+        licensed_users: 0,
+        message: None,
+        observe: None,
+    }
+}
+
 #[test]
 fn history_is_newest_first() {
     let dir = tempfile::tempdir().unwrap();
@@ -202,20 +219,8 @@ fn history_is_newest_first() {
         .enumerate()
     {
         let mut w = store.writer();
-        w.history(&SyncRecord {
-            at: Utc::now(),
-            kind: "sync".to_string(),
-            status,
-            commit: Some(format!("c{i}")),
-            counts: SyncCounts::default(),
-            api_calls: ApiCalls::default(),
-            duration_ms: 1,
-            managed_groups: 0,
-            licensed_users: 0,
-            message: None,
-            observe: None,
-        })
-        .unwrap();
+        w.history(&sync_record(Utc::now(), status, &format!("c{i}")))
+            .unwrap();
         w.commit().unwrap();
     }
     let h = store.history(10).unwrap();
@@ -316,19 +321,11 @@ fn prune_forgets_history_and_audit_older_than_the_cutoff_and_keeps_the_rest() {
     let mut w = store.writer();
     for days_ago in [400i64, 380, 10, 0] {
         let at = now - chrono::TimeDelta::days(days_ago);
-        w.history(&SyncRecord {
+        w.history(&sync_record(
             at,
-            kind: "sync".to_string(),
-            status: SyncStatus::Success,
-            commit: Some(format!("d{days_ago}")),
-            counts: SyncCounts::default(),
-            api_calls: ApiCalls::default(),
-            duration_ms: 1,
-            managed_groups: 0,
-            licensed_users: 0,
-            message: None,
-            observe: None,
-        })
+            SyncStatus::Success,
+            &format!("d{days_ago}"),
+        ))
         .unwrap();
         w.audit(&AuditEntry {
             at,
