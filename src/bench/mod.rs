@@ -163,13 +163,13 @@ fn planner_row(users: usize, settled: bool) -> anyhow::Result<Row> {
     })
 }
 
-/// The users of an incremental sync's snapshot (`store::snap`, row-shaped: a map of JSON values per user)
-/// for the lean org of `users` users, held in memory as a sync holds it.
+/// The users of an incremental sync's snapshot (`store::snap::SnapUsers`) for the lean org of `users`
+/// users, held in memory as a sync holds it.
 fn snapshot_figures(users: usize) -> serde_json::Value {
     let org = planner::lean_org(users, 42);
     memory::release_freed();
     let before = memory::rss().map(|r| r.0).unwrap_or(0);
-    let snap: std::collections::BTreeMap<String, crate::store::snap::SnapUser> = org
+    let snap: crate::store::snap::SnapUsers = org
         .users
         .rows()
         .map(|u| {
@@ -196,7 +196,7 @@ fn snapshot_row(users: usize) -> anyhow::Result<Row> {
         users,
         peak_rss_mib: mib,
         note: format!(
-            "row-shaped (a map of JSON values per user): {:.0} bytes a user; the next memory step",
+            "dictionary-coded attributes: {:.0} bytes a user",
             mib * 1048576.0 / users.max(1) as f64
         ),
         ..Row::default()

@@ -150,6 +150,13 @@ impl UserTable {
             .count()
     }
 
+    /// The user's attributes in name order, borrowed.
+    pub fn attrs(&self, row: usize) -> impl Iterator<Item = (&str, &Value)> {
+        self.columns
+            .iter()
+            .filter_map(move |(name, c)| c.value(c.code(row)).map(|v| (name.as_str(), v)))
+    }
+
     /// The user's attributes as a map (built on demand).
     pub fn attributes(&self, row: usize) -> BTreeMap<String, Value> {
         self.columns

@@ -34,7 +34,7 @@ use crate::okta::observe::ACTIVE_USERS_SEARCH;
 use crate::plan::model::{
     Action, GroupId, GroupRef, IdList, OrgGroup, OrgView, Plan, Remembered, UserId, UserTable,
 };
-use crate::store::snap::{SnapGroup, SnapMeta, SnapUser, Snapshot};
+use crate::store::snap::{SnapGroup, SnapMeta, SnapUser, SnapUsers, Snapshot};
 use crate::store::{Store, StoreError};
 
 /// Okta's user search is eventually consistent: ask again for users changed this long before the mark.
@@ -157,9 +157,9 @@ pub(crate) async fn observe(
     let all_groups = GroupQuery::default();
     let incremental = since.is_some();
     let mut users_mark: Option<DateTime<Utc>> = None;
-    let mut users: BTreeMap<UserId, SnapUser> = match prev_users {
+    let mut users: SnapUsers = match prev_users {
         Some(u) if incremental => u,
-        _ => BTreeMap::new(),
+        _ => SnapUsers::default(),
     };
     // Users read in this run: a member listing does not override them.
     let mut fresh: HashSet<UserId> = HashSet::new();
@@ -187,11 +187,12 @@ pub(crate) async fn observe(
         .flatten();
     let names = crate::okta::observe::names_from_values(config, |attribute| {
         let attribute = attribute.to_string();
+        let users = &users;
         Box::new(
             users
-                .values()
-                .filter(|u| u.status == UserStatus::Active)
-                .filter_map(move |u| u.attributes.get(&attribute)),
+                .iter()
+                .filter(|(_, status, _)| *status == UserStatus::Active)
+                .filter_map(move |(_, _, row)| users.attr(row, &attribute)),
         )
     });
     let wanted: Vec<&Group> = groups
@@ -269,14 +270,10 @@ pub(crate) async fn observe(
     }
     // The view's users: ACTIVE ones, and anyone who is a member of a group to compare.
     let in_groups: HashSet<&str> = view_members.values().flatten().collect();
-    users.retain(|id, u| u.status == UserStatus::Active || in_groups.contains(id.as_str()));
+    users.retain(|id, status| status == UserStatus::Active || in_groups.contains(id));
     let mut table = UserTable::new();
-    for (id, u) in &users {
-        table.push(
-            id,
-            u.status,
-            u.attributes.iter().map(|(k, v)| (k, v.clone())),
-        );
+    for (id, status, row) in users.iter() {
+        table.push(id, status, users.attrs(row).map(|(k, v)| (k, v.clone())));
     }
     let org = OrgView {
         users: table,
