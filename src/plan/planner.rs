@@ -487,11 +487,11 @@ fn packed<'s>(ids: impl Iterator<Item = &'s str> + Clone) -> IdList {
     list
 }
 
-/// Two id-sorted sequences as one id-sorted sequence.
-fn merged<'s>(
-    a: impl Iterator<Item = &'s str> + Clone,
-    b: impl Iterator<Item = &'s str> + Clone,
-) -> impl Iterator<Item = &'s str> + Clone {
+/// Two sorted sequences as one sorted sequence (ties: `a` first).
+fn merged<T: Ord + Clone>(
+    a: impl Iterator<Item = T> + Clone,
+    b: impl Iterator<Item = T> + Clone,
+) -> impl Iterator<Item = T> + Clone {
     let (mut a, mut b) = (a.peekable(), b.peekable());
     std::iter::from_fn(move || match (a.peek(), b.peek()) {
         (Some(x), Some(y)) if y < x => b.next(),
@@ -521,7 +521,9 @@ fn rule_state_after(st: &RuleAfter<'_>, users: &Users<'_>) -> Option<RuleState> 
                 && rem.iter().zip(&lists).all(|((name, ids), (n, (d, f)))| {
                     name == n
                         && ids.len() == d.len() + f.len()
-                        && merged_indices(d, f).map(|u| users.id(u)).eq(ids.iter())
+                        && merged(d.iter(), f.iter())
+                            .map(|&u| users.id(u))
+                            .eq(ids.iter())
                 })
         }
         None => lists.is_empty(),
@@ -532,36 +534,11 @@ fn rule_state_after(st: &RuleAfter<'_>, users: &Users<'_>) -> Option<RuleState> 
     let after = lists
         .into_iter()
         .map(|(name, (d, f))| {
-            let bytes = merged_indices(d, f).map(|u| users.id(u).len()).sum();
-            let mut ids = IdList::with_capacity(d.len() + f.len(), bytes);
-            merged_indices(d, f).for_each(|u| ids.push(users.id(u)));
-            (name.to_string(), ids)
+            let ids = merged(d.iter(), f.iter()).map(|&u| users.id(u));
+            (name.to_string(), packed(ids))
         })
         .collect();
     Some(after)
-}
-
-/// Two sorted index lists merged in order.
-fn merged_indices<'s>(a: &'s [u32], b: &'s [u32]) -> impl Iterator<Item = u32> + 's {
-    let (mut i, mut j) = (0, 0);
-    std::iter::from_fn(move || {
-        let next = match (a.get(i), b.get(j)) {
-            (Some(&x), Some(&y)) if x <= y => {
-                i += 1;
-                x
-            }
-            (_, Some(&y)) => {
-                j += 1;
-                y
-            }
-            (Some(&x), None) => {
-                i += 1;
-                x
-            }
-            (None, None) => return None,
-        };
-        Some(next)
-    })
 }
 
 fn summarize(
