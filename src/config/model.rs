@@ -188,6 +188,14 @@ impl Rule {
     pub fn attribute_path(&self) -> String {
         format!("profile.{}", self.attribute)
     }
+
+    /// Raw value -> the canonical value its alias maps it to.
+    pub fn alias_map(&self) -> std::collections::HashMap<&str, &str> {
+        self.aliases
+            .iter()
+            .flat_map(|(canon, raws)| raws.iter().map(move |r| (r.as_str(), canon.as_str())))
+            .collect()
+    }
 }
 
 pub fn rule_id(attribute: &str, prefix: &str) -> RuleId {

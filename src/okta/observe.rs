@@ -11,7 +11,7 @@
 //! Members that the ACTIVE listing did not return (DEPROVISIONED, SUSPENDED, ... or just activated) are added
 //! to the view with their status, so the planner can apply its status rules to them.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use futures::stream::{self, StreamExt, TryStreamExt};
 use serde_json::Value;
@@ -40,15 +40,7 @@ pub async fn observe(
         api.list_groups(&all_groups)
     )?;
     let names = computed_names(config, &table);
-    let groups: Vec<OrgGroup> = groups
-        .into_iter()
-        .map(|g| OrgGroup {
-            id: g.id,
-            name: g.profile.name,
-            group_type: g.group_type,
-            description: g.profile.description,
-        })
-        .collect();
+    let groups: Vec<OrgGroup> = groups.into_iter().map(OrgGroup::from).collect();
     let wanted: Vec<String> = groups
         .iter()
         .filter(|g| remembered.groups.contains_key(&g.id) || names.contains(&g.name.to_lowercase()))
@@ -137,33 +129,21 @@ pub(crate) fn names_from_values<'v>(
     let sep = config.instance.policies.separator;
     let mut names = HashSet::new();
     for rule in &config.rules {
-        let aliases: HashMap<&str, &str> = rule
-            .aliases
-            .iter()
-            .flat_map(|(c, raws)| raws.iter().map(move |r| (r.as_str(), c.as_str())))
-            .collect();
-        let mut done: HashSet<&str> = HashSet::new();
-        let mut owned: HashSet<String> = HashSet::new();
+        let aliases = rule.alias_map();
+        let mut done: HashSet<std::borrow::Cow<'v, str>> = HashSet::new();
         for value in values_of(&rule.attribute) {
             let Ok(raws) = naming::raw_values(Some(value)) else {
                 continue;
             };
             for raw in raws {
-                if done.contains(raw.as_ref()) || owned.contains(raw.as_ref()) {
+                if done.contains(raw.as_ref()) {
                     continue;
                 }
                 let canonical = aliases.get(raw.as_ref()).copied().unwrap_or(raw.as_ref());
                 if let Ok(name) = naming::group_name(&rule.prefix, sep, canonical) {
                     names.insert(name.to_lowercase());
                 }
-                match raw {
-                    std::borrow::Cow::Borrowed(r) => {
-                        done.insert(r);
-                    }
-                    std::borrow::Cow::Owned(r) => {
-                        owned.insert(r);
-                    }
-                }
+                done.insert(raw);
             }
         }
     }

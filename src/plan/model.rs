@@ -43,6 +43,17 @@ pub struct OrgGroup {
     pub description: Option<String>,
 }
 
+impl From<crate::okta::model::Group> for OrgGroup {
+    fn from(g: crate::okta::model::Group) -> OrgGroup {
+        OrgGroup {
+            id: g.id,
+            name: g.profile.name,
+            group_type: g.group_type,
+            description: g.profile.description,
+        }
+    }
+}
+
 /// What the planner saw of Okta. `members` holds the member ids (sorted) of the groups that matter to the
 /// plan (managed groups and groups whose name a rule computes); other groups may be absent from it.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

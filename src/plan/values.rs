@@ -47,12 +47,7 @@ struct Outcome {
 }
 
 pub(crate) fn compute(rule: &Rule, separator: Separator, users: &Users<'_>) -> Computed {
-    // alias raw -> canonical value
-    let aliases: HashMap<&str, &str> = rule
-        .aliases
-        .iter()
-        .flat_map(|(canon, raws)| raws.iter().map(move |r| (r.as_str(), canon.as_str())))
-        .collect();
+    let aliases = rule.alias_map();
     let mut out = Computed::default();
     let Some(column) = users.table().column(&rule.attribute) else {
         out.without_value = (0..users.len() as u32)

@@ -32,7 +32,7 @@ use crate::okta::error::OktaError;
 use crate::okta::model::{Group, User, UserStatus, okta_time};
 use crate::okta::observe::ACTIVE_USERS_SEARCH;
 use crate::plan::model::{
-    Action, GroupId, GroupRef, IdList, OrgGroup, OrgView, Plan, Remembered, UserId, UserTable,
+    Action, GroupId, GroupRef, IdList, OrgGroup, OrgView, Plan, Remembered, UserId,
 };
 use crate::store::snap::{SnapGroup, SnapMeta, SnapUser, SnapUsers, Snapshot};
 use crate::store::{Store, StoreError};
@@ -271,21 +271,9 @@ pub(crate) async fn observe(
     // The view's users: ACTIVE ones, and anyone who is a member of a group to compare.
     let in_groups: HashSet<&str> = view_members.values().flatten().collect();
     users.retain(|id, status| status == UserStatus::Active || in_groups.contains(id));
-    let mut table = UserTable::new();
-    for (id, status, row) in users.iter() {
-        table.push(id, status, users.attrs(row).map(|(k, v)| (k, v.clone())));
-    }
     let org = OrgView {
-        users: table,
-        groups: groups
-            .into_iter()
-            .map(|g| OrgGroup {
-                id: g.id,
-                name: g.profile.name,
-                group_type: g.group_type,
-                description: g.profile.description,
-            })
-            .collect(),
+        users: users.table(),
+        groups: groups.into_iter().map(OrgGroup::from).collect(),
         members: view_members,
     };
     let mark = later(

@@ -121,6 +121,23 @@ impl SnapUsers {
         self.table.attrs(row)
     }
 
+    /// The users as a table in id order (what the planner reads): the table itself when it is compact
+    /// (as `retain` leaves it), else a compacted copy.
+    pub fn table(&self) -> UserTable {
+        let compact = self
+            .rows
+            .values()
+            .enumerate()
+            .all(|(i, &row)| row as usize == i)
+            && self.rows.len() == self.table.len();
+        if compact {
+            return self.table.clone();
+        }
+        let mut copy = self.clone();
+        copy.retain(|_, _| true);
+        copy.table
+    }
+
     /// Keeps the users `keep` accepts, in a compacted table.
     pub fn retain(&mut self, mut keep: impl FnMut(&str, UserStatus) -> bool) {
         let mut next = SnapUsers::default();
