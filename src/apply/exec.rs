@@ -12,7 +12,7 @@ use futures::StreamExt;
 use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::hooks::Hooks;
-use super::order::{Item, Key, all_items, budget_order};
+use super::order::{Item, Key, all_items, budget_order, items};
 use super::progress::Progress;
 use super::{ApplyError, ApplyOptions, ApplyReport, Failure, MemberChanges, describe, is_fatal};
 use crate::okta::api::OktaApi;
@@ -133,13 +133,8 @@ impl<'a> Run<'a> {
 
     /// Counts the steps of an action the failsafe holds back; their users keep their old state.
     fn block(&mut self, action: &'a Action) {
-        match action {
-            Action::AddMembers { rule, users, .. } | Action::RemoveMembers { rule, users, .. } => {
-                for user in users {
-                    self.unsettled.insert((rule.as_str(), user));
-                }
-            }
-            _ => {}
+        for item in items(action) {
+            self.unsettle(item.key);
         }
         self.report.counts.blocked += action.step_count();
     }
@@ -202,17 +197,14 @@ impl<'a> Run<'a> {
                 values,
             } = step
             {
-                w.put_group(&StoredGroup {
-                    id: id.clone(),
-                    name: name.clone(),
-                    rule: rule.clone(),
-                    values: values.clone(),
-                    adopted: true,
-                    created_by_us: false,
-                    members: 0,
-                    since: Utc::now(),
-                    commit: self.commit().map(str::to_string),
-                })?;
+                w.put_group(&StoredGroup::starting(
+                    id,
+                    name,
+                    rule,
+                    values,
+                    false,
+                    self.commit(),
+                ))?;
                 w.audit(&audit_entry(step, self.commit(), None, None))?;
                 self.report.counts.adopted += 1;
             }
@@ -419,17 +411,9 @@ impl<'a> Run<'a> {
                             rule, name, values, ..
                         } => {
                             let Some(group) = group else { continue };
-                            w.put_group(&StoredGroup {
-                                id: group.id.clone(),
-                                name: name.clone(),
-                                rule: rule.clone(),
-                                values: values.clone(),
-                                adopted: false,
-                                created_by_us: true,
-                                members: 0,
-                                since: Utc::now(),
-                                commit: commit.map(str::to_string),
-                            })?;
+                            w.put_group(&StoredGroup::starting(
+                                &group.id, name, rule, values, true, commit,
+                            ))?;
                             w.audit(&audit_entry(step, commit, Some(&group.id), None))?;
                             self.report.created.insert(name.clone(), group.id.clone());
                             self.created_ids.insert(group.id.clone());

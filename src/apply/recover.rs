@@ -8,8 +8,6 @@
 //! - Membership writes are idempotent: the observed members say whether they happened (the added-by-us
 //!   record is fixed accordingly); either way the new plan re-applies what is still missing.
 
-use chrono::Utc;
-
 use super::exec::audit_entry;
 use crate::okta::api::{GroupQuery, OktaApi};
 use crate::okta::error::OktaError;
@@ -64,17 +62,14 @@ fn record_recovered(store: &Store, intent: &Intent, group_id: &str) -> Result<()
     };
     let mut w = store.writer();
     if store.group(group_id)?.is_none() {
-        w.put_group(&StoredGroup {
-            id: group_id.to_string(),
-            name: name.clone(),
-            rule: rule.clone(),
-            values: values.clone(),
-            adopted: false,
-            created_by_us: true,
-            members: 0,
-            since: Utc::now(),
-            commit: intent.commit.clone(),
-        })?;
+        w.put_group(&StoredGroup::starting(
+            group_id,
+            name,
+            rule,
+            values,
+            true,
+            intent.commit.as_deref(),
+        ))?;
         let mut entry = audit_entry(
             &intent.action,
             intent.commit.as_deref(),

@@ -470,15 +470,8 @@ pub async fn reinit(
             } = action
             {
                 w.put_group(&StoredGroup {
-                    id: id.clone(),
-                    name: name.clone(),
-                    rule: rule.clone(),
-                    values: values.clone(),
-                    adopted: false,
-                    created_by_us: true,
                     members: org.members.get(id).map_or(0, |m| m.len() as u64),
-                    since: Utc::now(),
-                    commit: config.commit.clone(),
+                    ..StoredGroup::starting(id, name, rule, values, true, config.commit.as_deref())
                 })?;
                 if let Some(m) = org.members.get(id) {
                     w.set_members(id, &m.iter().map(str::to_string).collect())?;

@@ -28,6 +28,29 @@ pub struct StoredGroup {
 }
 
 impl StoredGroup {
+    /// A group this instance starts managing now: one it created (or reclaims as its own), or one it
+    /// adopts; no members counted yet.
+    pub fn starting(
+        id: &str,
+        name: &str,
+        rule: &str,
+        values: &[String],
+        created_by_us: bool,
+        commit: Option<&str>,
+    ) -> StoredGroup {
+        StoredGroup {
+            id: id.to_string(),
+            name: name.to_string(),
+            rule: rule.to_string(),
+            values: values.to_vec(),
+            adopted: !created_by_us,
+            created_by_us,
+            members: 0,
+            since: Utc::now(),
+            commit: commit.map(str::to_string),
+        }
+    }
+
     pub fn managed(&self) -> ManagedGroup {
         ManagedGroup {
             id: self.id.clone(),
