@@ -77,6 +77,13 @@ impl IdList {
         false
     }
 
+    /// Sorts in place (and removes duplicates) when the list is not already strictly sorted.
+    pub fn sort(&mut self) {
+        if !self.is_sorted() {
+            *self = self.sorted();
+        }
+    }
+
     /// Sorts and removes duplicates.
     pub fn sorted(&self) -> IdList {
         let mut v: Vec<&str> = self.iter().collect();
@@ -195,6 +202,9 @@ mod tests {
         assert!(!l.is_sorted());
         let s = l.sorted();
         assert!(s.is_sorted());
+        let mut in_place = l.clone();
+        in_place.sort();
+        assert_eq!(in_place, s);
         for id in ["", "00u1", "00u22", "00u3"] {
             assert!(s.contains(id), "{id}");
         }

@@ -3,7 +3,7 @@
 //! under five rules is a few hundred lists instead of five million per-user sets. The store keeps one
 //! record per (rule, user); [`by_user`] and [`from_users`] convert between the two shapes.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use rustc_hash::FxHashMap;
 
@@ -48,15 +48,6 @@ where
         .collect()
 }
 
-/// The names the state records for one user, as the store writes them.
-pub fn names_of(state: &RuleState, user: &str) -> BTreeSet<String> {
-    state
-        .iter()
-        .filter(|(_, users)| users.contains(user))
-        .map(|(name, _)| name.clone())
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -78,10 +69,5 @@ mod tests {
         assert_eq!(users["00u2"], ["skill_go", "skill_rust"]);
         assert_eq!(users["00u1"], ["skill_rust"]);
         assert!(!users.contains_key("00u3"));
-        assert_eq!(
-            names_of(&state, "00u2"),
-            BTreeSet::from(["skill_go".to_string(), "skill_rust".to_string()])
-        );
-        assert!(names_of(&state, "00u3").is_empty());
     }
 }

@@ -510,13 +510,9 @@ impl Store {
                 state.entry(name).or_default().push(&user);
             }
         }
-        for state in out.values_mut() {
-            for list in state.values_mut() {
-                if !list.is_sorted() {
-                    *list = list.sorted();
-                }
-            }
-        }
+        out.values_mut()
+            .flat_map(|s| s.values_mut())
+            .for_each(IdList::sort);
         Ok(out)
     }
 
@@ -538,11 +534,7 @@ impl Store {
                 .ok_or_else(|| self.corrupt("bad added-member key"))?;
             out.entry(group).or_default().push(&user);
         }
-        for list in out.values_mut() {
-            if !list.is_sorted() {
-                *list = list.sorted();
-            }
-        }
+        out.values_mut().for_each(IdList::sort);
         Ok(out)
     }
 
